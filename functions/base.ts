@@ -1,0 +1,103 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context, Hono } from 'hono';
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
+import type { AppEnv, ServicesProvider } from './context.ts';
+import { ApiError, errorResponse, toApiError } from './errors.ts';
+import { accessLog } from './middleware/access-log.ts';
+import { bodyLimit } from './middleware/body-limit.ts';
+import { servicesMiddleware } from './middleware/services.ts';
+
+/**
+ * A function's own app: routes declared with zod; a request that fails validation gets the
+ * envelope with the zod issues in details.
+ */
+export function createFunction(): OpenAPIHono<AppEnv> {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        throw new ApiError(400, 'VALIDATION_FAILED', 'Request validation failed', result.error.issues);
+      }
+    },
+  });
+}
+
+/**
+ * The middleware stack every served app shares: request id, secure headers, services, body
+ * limit, access log, and one error envelope for errors, unknown routes and wrong methods.
+ */
+export function createBase(provider: ServicesProvider): OpenAPIHono<AppEnv> {
+  const app = createFunction();
+  app.use(requestId({ headerName: 'X-Request-Id' }));
+  app.use(secureHeaders());
+  app.use(servicesMiddleware(provider));
+  app.use(accessLog());
+  app.use(bodyLimit());
+
+  app.onError((error, c) => {
+    const apiError = toApiError(error);
+    if (apiError.status >= 500) {
+      c.var.services?.logger.error('request failed', {
+        requestId: c.var.requestId,
+        method: c.req.method,
+        path: c.req.path,
+        error,
+      });
+    }
+    return errorResponse(c, apiError);
+  });
+
+  const allowedMethods = methodIndex(app);
+  app.notFound((c) => {
+    const allowed = allowedMethods(c.req.path);
+    if (allowed.length > 0 && !allowed.includes(c.req.method)) {
+      return errorResponse(
+        c,
+        new ApiError(405, 'METHOD_NOT_ALLOWED', `${c.req.method} is not allowed on ${c.req.path}`, undefined, {
+          Allow: allowed.join(', '),
+        }),
+      );
+    }
+    return errorResponse(c, new ApiError(404, 'NOT_FOUND', `No route for ${c.req.method} ${c.req.path}`));
+  });
+  return app;
+}
+
+/** Serves one function by itself behind the shared stack (each function file can run alone). */
+export function serveFunction(fn: Hono<AppEnv>, provider: ServicesProvider): OpenAPIHono<AppEnv> {
+  const app = createBase(provider);
+  app.route('/', fn);
+  return app;
+}
+
+/** For 405s: which methods some route accepts on a path. Built lazily from the router's routes. */
+function methodIndex(app: Hono<AppEnv>): (path: string) => string[] {
+  let compiledFor = -1;
+  let compiled: { pattern: RegExp; method: string }[] = [];
+  return (path) => {
+    if (compiledFor !== app.routes.length) {
+      compiled = app.routes
+        .filter((r) => r.method !== 'ALL')
+        .map((r) => ({ pattern: routePattern(r.path), method: r.method }));
+      compiledFor = app.routes.length;
+    }
+    const methods = new Set(compiled.filter((r) => r.pattern.test(path)).map((r) => r.method));
+    if (methods.has('GET')) methods.add('HEAD');
+    return [...methods];
+  };
+}
+
+function routePattern(path: string): RegExp {
+  const source = path
+    .split('/')
+    .map((segment) => {
+      if (segment === '*') return '.*';
+      const param = /^:\w+(?:\{(.+)\})?(\?)?$/.exec(segment);
+      if (param) return param[1] ? `(?:${param[1]})` : '[^/]+';
+      return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    })
+    .join('/');
+  return new RegExp(`^${source}/?$`);
+}
+
+export type { Context };

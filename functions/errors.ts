@@ -1,0 +1,106 @@
+import { z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { ConflictError, DependencyUnavailableError, isDatabaseUnavailable, NotFoundError } from '../lib/errors.ts';
+import { TimeoutError } from '../lib/runtime.ts';
+import type { AppEnv } from './context.ts';
+
+/** The closed set of error codes a client can branch on. */
+export const ERROR_CODES = [
+  'BAD_REQUEST',
+  'VALIDATION_FAILED',
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
+  'CONFLICT',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'RATE_LIMITED',
+  'INTERNAL',
+  'SERVICE_UNAVAILABLE',
+  'CONFIG_INVALID',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export const ErrorEnvelopeSchema = z
+  .object({
+    error: z.object({
+      code: z.enum(ERROR_CODES),
+      message: z.string(),
+      requestId: z.string(),
+      details: z.unknown().optional(),
+    }),
+  })
+  .openapi('Error');
+export type ErrorEnvelope = z.infer<typeof ErrorEnvelopeSchema>;
+
+/** The one exception type of the HTTP boundary. */
+export class ApiError extends Error {
+  override name = 'ApiError';
+  readonly status: ContentfulStatusCode;
+  readonly code: ErrorCode;
+  readonly details: unknown;
+  readonly headers: Record<string, string> | undefined;
+  constructor(
+    status: ContentfulStatusCode,
+    code: ErrorCode,
+    message: string,
+    details?: unknown,
+    headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details;
+    this.headers = headers;
+  }
+}
+
+const CODE_BY_STATUS: Partial<Record<number, ErrorCode>> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'RATE_LIMITED',
+  503: 'SERVICE_UNAVAILABLE',
+};
+
+export function errorResponse(c: Context<AppEnv>, error: ApiError): Response {
+  const body: ErrorEnvelope = {
+    error: {
+      code: error.code,
+      message: error.message,
+      requestId: c.get('requestId') ?? '',
+      ...(error.details === undefined ? {} : { details: error.details }),
+    },
+  };
+  return c.json(body, error.status, error.headers);
+}
+
+/** Maps anything thrown into the envelope. Unknown errors are logged with their stack and answered 500 without one. */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof HTTPException) {
+    const code = CODE_BY_STATUS[error.status] ?? (error.status >= 500 ? 'INTERNAL' : 'BAD_REQUEST');
+    return new ApiError(error.status as ContentfulStatusCode, code, error.message || defaultMessage(code));
+  }
+  if (error instanceof NotFoundError) return new ApiError(404, 'NOT_FOUND', error.message);
+  if (error instanceof ConflictError) return new ApiError(409, 'CONFLICT', error.message);
+  if (error instanceof DependencyUnavailableError) {
+    return new ApiError(503, 'SERVICE_UNAVAILABLE', `${error.dependency} is unavailable`);
+  }
+  if (isDatabaseUnavailable(error) || error instanceof TimeoutError) {
+    return new ApiError(503, 'SERVICE_UNAVAILABLE', 'database is unavailable');
+  }
+  return new ApiError(500, 'INTERNAL', 'Internal server error');
+}
+
+function defaultMessage(code: ErrorCode): string {
+  return code.toLowerCase().replaceAll('_', ' ');
+}

@@ -1,0 +1,54 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { checkHealth } from '../lib/health.ts';
+import { createFunction } from './base.ts';
+
+const DependencySchema = z
+  .object({
+    status: z.enum(['up', 'down', 'unconfigured']),
+    latencyMs: z.number().optional(),
+    message: z.string().optional(),
+  })
+  .openapi('DependencyStatus');
+
+const HealthSchema = z
+  .object({
+    status: z.enum(['ok', 'error']),
+    info: z.record(z.string(), DependencySchema),
+    error: z.record(z.string(), DependencySchema),
+    details: z.record(z.string(), DependencySchema),
+    uptimeSeconds: z.number(),
+    version: z.string(),
+    commit: z.string().nullable(),
+    runtime: z.enum(['node', 'workerd']),
+  })
+  .openapi('Health');
+
+const route = createRoute({
+  method: 'get',
+  path: '/api/health',
+  tags: ['system'],
+  summary: 'Liveness and dependency health',
+  description:
+    'Checks the database and object storage in parallel; answers within HEALTH_TIMEOUT_MS even when one hangs.',
+  responses: {
+    200: { description: 'Every dependency is up', content: { 'application/json': { schema: HealthSchema } } },
+    503: {
+      description: 'A dependency is down; `error` names it',
+      content: { 'application/json': { schema: HealthSchema } },
+    },
+  },
+});
+
+export const health = createFunction().openapi(route, async (c) => {
+  const s = c.var.services;
+  const report = await checkHealth({
+    db: s.db,
+    storage: s.storage,
+    timeoutMs: s.config.healthTimeoutMs,
+    startedAt: s.startedAt,
+    runtime: s.runtime,
+    commit: s.config.deployCommit,
+  });
+  c.header('Cache-Control', 'no-store');
+  return c.json(report, report.status === 'ok' ? 200 : 503);
+});

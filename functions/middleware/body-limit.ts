@@ -1,0 +1,23 @@
+import type { MiddlewareHandler } from 'hono';
+import { bodyLimit as honoBodyLimit } from 'hono/body-limit';
+import type { AppEnv } from '../context.ts';
+import { ApiError } from '../errors.ts';
+
+/** BODY_LIMIT from config (default 10 MB); 413 with the envelope past it. */
+export function bodyLimit(): MiddlewareHandler<AppEnv> {
+  const byLimit = new Map<number, MiddlewareHandler<AppEnv>>();
+  return function limitBody(c, next) {
+    const maxSize = c.var.services.config.bodyLimit;
+    let handler = byLimit.get(maxSize);
+    if (!handler) {
+      handler = honoBodyLimit({
+        maxSize,
+        onError: () => {
+          throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `Request body is larger than the limit of ${maxSize} bytes`);
+        },
+      });
+      byLimit.set(maxSize, handler);
+    }
+    return handler(c, next);
+  };
+}

@@ -1,0 +1,178 @@
+import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type ServerType, serve } from '@hono/node-server';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { type Config, parseConfigOrExit } from '../lib/config.ts';
+import { createDb, createPool, type Db } from '../lib/db/connection.ts';
+import { migrateOrThrow } from '../lib/db/migrate.ts';
+import { createLogger, type Logger } from '../lib/logger.ts';
+import { createStorage } from '../lib/storage.ts';
+import { createApp } from './app.ts';
+import type { AppEnv, Services } from './context.ts';
+
+export type NodeServer = {
+  url: string;
+  port: number;
+  app: OpenAPIHono<AppEnv>;
+  services: Services;
+  /** Stops accepting, finishes in-flight requests and background work, closes the database. */
+  close(): Promise<void>;
+};
+
+/**
+ * The services a Node process shares across requests; drain() waits for deferred background
+ * work (called on shutdown, so nothing is lost on SIGTERM).
+ */
+export function nodeServices(config: Config, db: Db, logger: Logger): { services: Services; drain(): Promise<void> } {
+  const pending = new Set<Promise<unknown>>();
+  const services: Services = {
+    config,
+    db,
+    storage: config.s3 ? createStorage(config.s3) : null,
+    logger,
+    runtime: 'node',
+    startedAt: Date.now(),
+    defer(work) {
+      const tracked = work
+        .catch((error: unknown) => logger.error('background work failed', { error }))
+        .finally(() => pending.delete(tracked));
+      pending.add(tracked);
+    },
+  };
+  return {
+    services,
+    async drain() {
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+    },
+  };
+}
+
+/** Starts the bundle on Node: pool, optional migrations, storage, the HTTP server. */
+export async function startNodeServer(config: Config, options: { logger?: Logger } = {}): Promise<NodeServer> {
+  const logger = options.logger ?? createLogger(config.logLevel, { runtime: 'node' });
+  const cleanup: (() => Promise<void> | void)[] = [];
+  try {
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      // No DATABASE_URL: an embedded PGlite in DATA_DIR, served on LOCAL_PG_PORT.
+      const { lockDataDir } = await import('../local/data-dir-lock.ts');
+      const { startEmbeddedPostgres } = await import('../local/embedded-postgres.ts');
+      const lock = lockDataDir(resolve(config.dataDir));
+      cleanup.push(() => lock.release());
+      const embedded = await startEmbeddedPostgres({
+        dataDir: join(resolve(config.dataDir), 'pg'),
+        port: config.localPgPort,
+      });
+      cleanup.push(() => embedded.stop());
+      databaseUrl = embedded.url;
+      logger.info('embedded postgres started', { dataDir: config.dataDir, url: embedded.url });
+    }
+
+    const pool = createPool(databaseUrl, {
+      max: config.databasePoolMax,
+      ssl: config.databaseSsl,
+      onError: (error) => logger.warn('idle database connection lost', { error: error.message }),
+    });
+    const db = createDb(pool);
+    cleanup.unshift(() => db.destroy());
+
+    if (config.migrateOnStart) {
+      const applied = await migrateOrThrow(db);
+      if (applied.length > 0) logger.info('migrations applied', { migrations: applied.map((r) => r.migrationName) });
+    }
+
+    const { services, drain } = nodeServices(config, db, logger);
+    const app = createApp({ acquire: () => services });
+    const server = await listen(app, config);
+    const port = (server.address() as AddressInfo).port;
+    const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+
+    let closing: Promise<void> | undefined;
+    return {
+      url: `http://${shownHost}:${port}`,
+      port,
+      app,
+      services,
+      close() {
+        closing ??= (async () => {
+          await new Promise<void>((done) => {
+            server.close(() => done());
+            if ('closeIdleConnections' in server) server.closeIdleConnections();
+          });
+          await drain();
+          for (const step of cleanup) await step();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    for (const step of cleanup) await Promise.resolve(step()).catch(() => {});
+    throw error;
+  }
+}
+
+function listen(
+  app: OpenAPIHono<AppEnv>,
+  config: Config,
+): Promise<ServerType & { address(): AddressInfo | string | null }> {
+  return new Promise((resolveListen, reject) => {
+    const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => {
+      server.off('error', onError);
+      resolveListen(server as ServerType & { address(): AddressInfo });
+    });
+    const onError = (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(`port ${config.port} on ${config.host} is already in use: set PORT to a free port`)
+          : error,
+      );
+    server.once('error', onError);
+  });
+}
+
+/** Loads ./.env when present; variables already in the environment win. */
+export function loadDotEnv(path = '.env'): void {
+  if (existsSync(path)) process.loadEnvFile(path);
+}
+
+/** Exits cleanly on SIGTERM/SIGINT; a second signal exits at once. */
+export function onShutdownSignal(stop: () => Promise<void>, logger: Logger): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn('second signal: exiting now', { signal });
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info('shutting down', { signal });
+    stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('shutdown failed', { error });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+}
+
+async function main() {
+  loadDotEnv();
+  const config = parseConfigOrExit(process.env);
+  const logger = createLogger(config.logLevel, { runtime: 'node' });
+  try {
+    const server = await startNodeServer(config, { logger });
+    logger.info('listening', { url: server.url, health: `${server.url}/api/health` });
+    onShutdownSignal(() => server.close(), logger);
+  } catch (error) {
+    logger.error('failed to start', { error: error instanceof Error ? error.message : String(error) });
+    process.exit(1);
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  await main();
+}

@@ -1,0 +1,81 @@
+import { type Config, ConfigError, parseConfig } from '../lib/config.ts';
+import { createDb, createPool } from '../lib/db/connection.ts';
+import { createLogger } from '../lib/logger.ts';
+import { createStorage, type Storage } from '../lib/storage.ts';
+import { createApp } from './app.ts';
+import type { ExecutionLike, ServicesProvider } from './context.ts';
+
+export type WorkerEnv = Record<string, unknown> & {
+  /** A Hyperdrive binding; when present its connection string wins over DATABASE_URL. */
+  HYPERDRIVE?: { connectionString: string };
+};
+
+type IsolateState = { config: Config; storage: Storage | null } | { error: ConfigError };
+
+// Config and the S3 client are per isolate (the env object is stable across requests);
+// database connections are per request, because Workers cannot share sockets between requests.
+const isolates = new WeakMap<object, IsolateState>();
+// Workers freeze the clock at module scope (Date.now() is 0 there), so the isolate's start is
+// taken at its first request.
+let startedAt: number | undefined;
+
+function isolateState(env: WorkerEnv): IsolateState {
+  let state = isolates.get(env);
+  if (!state) {
+    try {
+      const config = parseConfig(env);
+      if (!env.HYPERDRIVE?.connectionString && !config.databaseUrl) {
+        throw new ConfigError([{ variable: 'DATABASE_URL', message: 'required on Workers (or a HYPERDRIVE binding)' }]);
+      }
+      state = { config, storage: config.s3 ? createStorage(config.s3) : null };
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      state = { error };
+    }
+    isolates.set(env, state);
+  }
+  return state;
+}
+
+const provider: ServicesProvider = {
+  acquire({ env, executionCtx }) {
+    startedAt ??= Date.now();
+    const state = isolateState(env as WorkerEnv);
+    if ('error' in state) throw state.error;
+    const { config, storage } = state;
+    const logger = createLogger(config.logLevel, { runtime: 'workerd' });
+    const url = (env as WorkerEnv).HYPERDRIVE?.connectionString ?? (config.databaseUrl as string);
+    // Pools connect lazily: a request that never touches the database opens no connection.
+    const pool = createPool(url, {
+      max: 1,
+      ssl: config.databaseSsl,
+      onError: (error) => logger.warn('database connection lost', { error: error.message }),
+    });
+    return {
+      config,
+      db: createDb(pool),
+      storage,
+      logger,
+      runtime: 'workerd',
+      startedAt,
+      defer(work) {
+        const guarded = work.catch((error: unknown) => logger.error('background work failed', { error }));
+        if (executionCtx) executionCtx.waitUntil(guarded);
+      },
+    };
+  },
+  release(services) {
+    services.defer(services.db.destroy());
+  },
+};
+
+const app = createApp(provider);
+
+/** The Workers module: `export default { fetch }` (scheduled() joins with the job engine). */
+type WorkerHandler = {
+  fetch(request: Request, env: WorkerEnv, ctx: ExecutionLike & { passThroughOnException?(): void }): Promise<Response>;
+};
+
+export default {
+  fetch: async (request, env, ctx) => app.fetch(request, env, ctx as Parameters<typeof app.fetch>[2]),
+} satisfies WorkerHandler;

@@ -1,0 +1,257 @@
+import { z } from 'zod';
+
+/** Environment variables arrive as strings (process.env, Workers vars, .env files). */
+type RawEnv = Record<string, unknown>;
+
+const emptyToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+
+const optionalString = z.preprocess(emptyToUndefined, z.string().trim().optional());
+
+const booleanFlag = (fallback: boolean) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .union([z.boolean(), z.string().trim().toLowerCase()])
+      .optional()
+      .transform((value, ctx) => {
+        if (value === undefined) return fallback;
+        if (typeof value === 'boolean') return value;
+        if (['true', '1', 'yes', 'on'].includes(value)) return true;
+        if (['false', '0', 'no', 'off'].includes(value)) return false;
+        ctx.addIssue({ code: 'custom', message: `expected true or false, got "${value}"` });
+        return z.NEVER;
+      }),
+  );
+
+const port = (fallback: number) =>
+  z.preprocess(
+    emptyToUndefined,
+    z.coerce
+      .number({ error: 'expected a port number' })
+      .int('expected a whole port number')
+      .min(0, 'expected a port between 0 and 65535')
+      .max(65535, 'expected a port between 0 and 65535')
+      .default(fallback),
+  );
+
+const positiveInt = (fallback: number) =>
+  z.preprocess(
+    emptyToUndefined,
+    z.coerce.number({ error: 'expected a number' }).int('expected a whole number').positive().default(fallback),
+  );
+
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, k: 1024, mb: 1024 ** 2, m: 1024 ** 2, gb: 1024 ** 3 };
+
+/** "10mb", "512kb", "1048576" -> bytes. */
+const byteSize = (fallback: number) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .union([z.number(), z.string()])
+      .optional()
+      .transform((value, ctx) => {
+        if (value === undefined) return fallback;
+        if (typeof value === 'number') return value;
+        const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
+        const unit = SIZE_UNITS[(match?.[2] || 'b').toLowerCase()];
+        if (!match || unit === undefined) {
+          ctx.addIssue({ code: 'custom', message: `expected a size such as 10mb or 1048576, got "${value}"` });
+          return z.NEVER;
+        }
+        return Math.floor(Number(match[1]) * unit);
+      }),
+  );
+
+const url = (protocols: string[]) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .refine(
+        (value) => {
+          try {
+            return protocols.includes(new URL(value).protocol);
+          } catch {
+            return false;
+          }
+        },
+        `expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+      )
+      .optional(),
+  );
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+const envSchema = z.object({
+  NODE_ENV: z.preprocess(emptyToUndefined, z.enum(['development', 'production', 'test']).default('development')),
+  HOST: z.preprocess(emptyToUndefined, z.string().trim().default('0.0.0.0')),
+  PORT: port(3000),
+  LOG_LEVEL: z.preprocess(
+    (v) => (typeof v === 'string' ? v.trim().toLowerCase() || undefined : v),
+    z.enum(LOG_LEVELS).default('info'),
+  ),
+  BODY_LIMIT: byteSize(10 * 1024 * 1024),
+
+  DATABASE_URL: url(['postgres:', 'postgresql:']),
+  DATABASE_HOST: optionalString,
+  DATABASE_PORT: port(5432),
+  DATABASE_USERNAME: optionalString,
+  DATABASE_PASSWORD: optionalString,
+  DATABASE_NAME: optionalString,
+  DATABASE_SSL: booleanFlag(false),
+  DATABASE_POOL_MAX: positiveInt(10),
+  MIGRATE_ON_START: z.preprocess(emptyToUndefined, z.string().optional()),
+
+  DATA_DIR: z.preprocess(emptyToUndefined, z.string().trim().default('./.data')),
+  LOCAL_PG_PORT: port(5433),
+  LOCAL_S3_PORT: port(4568),
+
+  S3_ENDPOINT: url(['http:', 'https:']),
+  S3_BUCKET: z.preprocess(emptyToUndefined, z.string().trim().min(3).default('opsbase')),
+  S3_REGION: z.preprocess(emptyToUndefined, z.string().trim().default('us-east-1')),
+  S3_ACCESS_KEY_ID: optionalString,
+  S3_SECRET_ACCESS_KEY: optionalString,
+  S3_FORCE_PATH_STYLE: booleanFlag(true),
+  S3_PUBLIC_URL: url(['http:', 'https:']),
+
+  HEALTH_TIMEOUT_MS: positiveInt(2500),
+  DEPLOY_COMMIT: optionalString,
+  DEPLOY_TIME: optionalString,
+});
+
+export type Config = {
+  nodeEnv: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+  bodyLimit: number;
+  /** undefined means "use the embedded PGlite in dataDir" (Node only). */
+  databaseUrl: string | undefined;
+  databaseSsl: boolean;
+  databasePoolMax: number;
+  migrateOnStart: boolean;
+  dataDir: string;
+  localPgPort: number;
+  localS3Port: number;
+  /** undefined means no object storage is configured. */
+  s3:
+    | {
+        endpoint: string | undefined;
+        bucket: string;
+        region: string;
+        accessKeyId: string | undefined;
+        secretAccessKey: string | undefined;
+        forcePathStyle: boolean;
+        publicUrl: string | undefined;
+      }
+    | undefined;
+  healthTimeoutMs: number;
+  deployCommit: string | undefined;
+  deployTime: string | undefined;
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  readonly problems: { variable: string; message: string }[];
+  constructor(problems: { variable: string; message: string }[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
+    this.problems = problems;
+  }
+}
+
+/** Parses the environment once, at an entry point. Unknown variables are ignored. */
+export function parseConfig(env: RawEnv): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => ({
+        variable: String(issue.path[0] ?? '(environment)'),
+        message: describeIssue(issue, env[String(issue.path[0])]),
+      })),
+    );
+  }
+  const e = parsed.data;
+  const problems: { variable: string; message: string }[] = [];
+
+  const databaseUrl = e.DATABASE_URL ?? databaseUrlFromParts(e, problems);
+  const migrateOnStart = booleanFlag(e.NODE_ENV !== 'production').safeParse(e.MIGRATE_ON_START);
+  if (!migrateOnStart.success) problems.push({ variable: 'MIGRATE_ON_START', message: 'expected true or false' });
+  if (Boolean(e.S3_ACCESS_KEY_ID) !== Boolean(e.S3_SECRET_ACCESS_KEY)) {
+    problems.push({
+      variable: e.S3_ACCESS_KEY_ID ? 'S3_SECRET_ACCESS_KEY' : 'S3_ACCESS_KEY_ID',
+      message: 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together',
+    });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    nodeEnv: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    bodyLimit: e.BODY_LIMIT,
+    databaseUrl,
+    databaseSsl: e.DATABASE_SSL,
+    databasePoolMax: e.DATABASE_POOL_MAX,
+    migrateOnStart: migrateOnStart.data ?? false,
+    dataDir: e.DATA_DIR,
+    localPgPort: e.LOCAL_PG_PORT,
+    localS3Port: e.LOCAL_S3_PORT,
+    s3: e.S3_ENDPOINT
+      ? {
+          endpoint: e.S3_ENDPOINT,
+          bucket: e.S3_BUCKET,
+          region: e.S3_REGION,
+          accessKeyId: e.S3_ACCESS_KEY_ID,
+          secretAccessKey: e.S3_SECRET_ACCESS_KEY,
+          forcePathStyle: e.S3_FORCE_PATH_STYLE,
+          publicUrl: e.S3_PUBLIC_URL,
+        }
+      : undefined,
+    healthTimeoutMs: e.HEALTH_TIMEOUT_MS,
+    deployCommit: e.DEPLOY_COMMIT,
+    deployTime: e.DEPLOY_TIME,
+  };
+}
+
+/** The deployment guide's DATABASE_HOST/PORT/USERNAME/PASSWORD/NAME form, as a URL. */
+function databaseUrlFromParts(
+  e: z.infer<typeof envSchema>,
+  problems: { variable: string; message: string }[],
+): string | undefined {
+  if (!e.DATABASE_HOST) return undefined;
+  if (!e.DATABASE_NAME) {
+    problems.push({ variable: 'DATABASE_NAME', message: 'required when DATABASE_HOST is set' });
+    return undefined;
+  }
+  const u = new URL('postgresql://placeholder');
+  u.hostname = e.DATABASE_HOST;
+  u.port = String(e.DATABASE_PORT);
+  u.username = encodeURIComponent(e.DATABASE_USERNAME ?? 'postgres');
+  if (e.DATABASE_PASSWORD) u.password = encodeURIComponent(e.DATABASE_PASSWORD);
+  u.pathname = `/${encodeURIComponent(e.DATABASE_NAME)}`;
+  return u.toString();
+}
+
+function describeIssue(issue: z.core.$ZodIssue, received: unknown): string {
+  const shown =
+    typeof received === 'string' ? ` (got "${received.length > 60 ? `${received.slice(0, 60)}…` : received}")` : '';
+  if (issue.code === 'invalid_value') return `expected one of ${issue.values.join(', ')}${shown}`;
+  if (issue.code === 'custom') return issue.message;
+  return `${issue.message}${shown}`;
+}
+
+/** For entry points: parse or print every problem and exit 1. */
+export function parseConfigOrExit(env: RawEnv, write: (line: string) => void = console.error): Config {
+  try {
+    return parseConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      write(error.message);
+      write('See .env.example for every variable and its default.');
+      process.exit(1);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,60 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from '../../schema/database.ts';
+
+const INT8_OID = 20;
+
+/**
+ * int8 (counts, bigserial ids) become JS numbers on every driver, so a count has one shape
+ * wherever it runs; values past 2^53 stay strings rather than silently lose precision.
+ * numeric stays a string (exact decimals).
+ */
+const typeParsers = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8_OID && format !== 'binary') {
+      return (value: string) => {
+        const n = Number(value);
+        return Number.isSafeInteger(n) ? n : value;
+      };
+    }
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+
+export type PoolOptions = {
+  max?: number;
+  ssl?: boolean;
+  /** How long to wait for a TCP connection before failing fast. */
+  connectTimeoutMs?: number;
+  onError?: (error: Error) => void;
+  /** Workers pass their socket factory options through here. */
+  extra?: Partial<pg.PoolConfig>;
+};
+
+export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 10,
+    ssl: options.ssl ? { rejectUnauthorized: false } : undefined,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+    types: typeParsers,
+    ...options.extra,
+  });
+  // An idle client whose server went away emits 'error' on the pool; without a listener it
+  // would crash the process. The next query gets a fresh connection.
+  pool.on('error', (error) => options.onError?.(error));
+  // A checked-out client whose socket dies fails its queries *and* emits 'error'; pg-pool only
+  // listens while the client is idle, so without this a dropped connection crashes the process.
+  pool.on('connect', (client) => {
+    client.on('error', (error) => options.onError?.(error));
+  });
+  return pool;
+}
+
+export function createDb(pool: pg.Pool): Kysely<Database> {
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+export type Db = Kysely<Database>;

@@ -1,0 +1,43 @@
+/** Domain errors thrown below the HTTP boundary; functions/errors.ts maps them once. */
+export class NotFoundError extends Error {
+  override name = 'NotFoundError';
+}
+
+export class ConflictError extends Error {
+  override name = 'ConflictError';
+}
+
+export class DependencyUnavailableError extends Error {
+  override name = 'DependencyUnavailableError';
+  readonly dependency: string;
+  constructor(dependency: string, message: string) {
+    super(message);
+    this.dependency = dependency;
+  }
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'EAI_AGAIN',
+]);
+
+/**
+ * True for failures that mean "the database cannot be reached right now" rather than a bad
+ * query: network errors, pg connection-exception SQLSTATEs (class 08), admin shutdown (57P0x)
+ * and pool connect timeouts.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (NETWORK_CODES.has(code) || code.startsWith('08') || code.startsWith('57P'))) {
+    return true;
+  }
+  return /Connection terminated|timeout exceeded when trying to connect|Connection ended unexpectedly|connect ECONNREFUSED|Client has encountered a connection error|proxy request failed|Network connection lost/i.test(
+    error.message,
+  );
+}

@@ -1,0 +1,57 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * One process at a time may own a data dir: two PGlite instances on one directory corrupt it.
+ * A lock whose process is gone is taken over.
+ */
+export function lockDataDir(dataDir: string, info: Record<string, unknown> = {}): { release(): void; path: string } {
+  mkdirSync(dataDir, { recursive: true });
+  const path = join(dataDir, 'opsbase.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(path, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), ...info }), {
+        flag: 'wx',
+      });
+      return {
+        path,
+        release() {
+          try {
+            const held = JSON.parse(readFileSync(path, 'utf8')) as { pid?: number };
+            if (held.pid === process.pid) rmSync(path, { force: true });
+          } catch {
+            // already gone
+          }
+        },
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = readLock(path);
+      if (holder?.pid && holder.pid !== process.pid && isAlive(holder.pid)) {
+        throw new Error(
+          `DATA_DIR ${dataDir} is in use by process ${holder.pid} (started ${holder.startedAt ?? 'earlier'}). ` +
+            'Stop it first, or set DATA_DIR to another directory to run a second stack.',
+        );
+      }
+      rmSync(path, { force: true });
+    }
+  }
+  throw new Error(`could not lock ${path}`);
+}
+
+export function readLock(path: string): { pid?: number; startedAt?: string; [key: string]: unknown } | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

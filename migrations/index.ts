@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely/migration';
+import * as appSettings from './2026_11_23_0001_app_settings.ts';
+
+/**
+ * Every migration, by name, in order. A static map rather than a folder scan so the
+ * migrations bundle for Workers too. Add new ones at the end with a timestamp name.
+ */
+export const migrations: Record<string, Migration> = {
+  '2026_11_23_0001_app_settings': appSettings,
+};

@@ -1,0 +1,22 @@
+import { createApp } from '../../functions/app.ts';
+import { nodeServices } from '../../functions/node.ts';
+import { parseConfig } from '../../lib/config.ts';
+import { createDb, createPool } from '../../lib/db/connection.ts';
+import { createLogger } from '../../lib/logger.ts';
+
+/** The bundle with Node services built from an env map, as the Node entry builds them, for app.request() tests. */
+export function appFor(env: Record<string, string | undefined>) {
+  const config = parseConfig({ NODE_ENV: 'test', LOG_LEVEL: 'error', ...env });
+  if (!config.databaseUrl) throw new Error('appFor needs DATABASE_URL');
+  const db = createDb(createPool(config.databaseUrl, { max: 4, connectTimeoutMs: 1500 }));
+  const { services, drain } = nodeServices(config, db, createLogger(config.logLevel, { test: true }));
+  const app = createApp({ acquire: () => services });
+  return {
+    app,
+    services,
+    async close() {
+      await drain();
+      await db.destroy();
+    },
+  };
+}
