@@ -5,16 +5,26 @@ import { join } from 'node:path';
  * One process at a time may own a data dir: two PGlite instances on one directory corrupt it.
  * A lock whose process is gone is taken over.
  */
-export function lockDataDir(dataDir: string, info: Record<string, unknown> = {}): { release(): void; path: string } {
+export type DataDirLock = {
+  path: string;
+  /** Records what the holder serves (URLs, ports) so other tools can find the running stack. */
+  update(info: Record<string, unknown>): void;
+  release(): void;
+};
+
+export function lockDataDir(dataDir: string, info: Record<string, unknown> = {}): DataDirLock {
   mkdirSync(dataDir, { recursive: true });
   const path = join(dataDir, 'opsbase.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      writeFileSync(path, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), ...info }), {
-        flag: 'wx',
-      });
+      const held = { pid: process.pid, startedAt: new Date().toISOString(), ...info };
+      writeFileSync(path, JSON.stringify(held), { flag: 'wx' });
       return {
         path,
+        update(more) {
+          Object.assign(held, more);
+          writeFileSync(path, JSON.stringify(held));
+        },
         release() {
           try {
             const held = JSON.parse(readFileSync(path, 'utf8')) as { pid?: number };
@@ -37,6 +47,12 @@ export function lockDataDir(dataDir: string, info: Record<string, unknown> = {})
     }
   }
   throw new Error(`could not lock ${path}`);
+}
+
+/** The lock of a live process, or undefined. */
+export function runningStack(dataDir: string): { pid: number; [key: string]: unknown } | undefined {
+  const held = readLock(join(dataDir, 'opsbase.lock'));
+  return held?.pid && held.pid !== process.pid && isAlive(held.pid) ? (held as { pid: number }) : undefined;
 }
 
 export function readLock(path: string): { pid?: number; startedAt?: string; [key: string]: unknown } | undefined {

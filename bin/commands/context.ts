@@ -19,9 +19,9 @@ export async function withDatabase<T>(config: Config, run: (db: Db) => Promise<T
   let stopEmbedded: (() => Promise<void>) | undefined;
   let releaseLock: (() => void) | undefined;
   if (!url) {
-    const { lockDataDir, readLock } = await import('../../local/data-dir-lock.ts');
+    const { lockDataDir, runningStack } = await import('../../local/data-dir-lock.ts');
     const dataDir = resolve(config.dataDir);
-    const running = readLock(`${dataDir}/opsbase.lock`);
+    const running = runningStack(dataDir);
     if (typeof running?.databaseUrl === 'string') {
       url = running.databaseUrl; // the local stack is up: talk to its Postgres
     } else {

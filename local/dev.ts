@@ -1,0 +1,63 @@
+/**
+ * `npm run dev`: the whole stack with nothing installed but the npm packages. Embedded Postgres
+ * (PGlite) and the S3 emulator unless DATABASE_URL / S3_ENDPOINT point at real servers,
+ * migrations, then the Node server. Data lives in DATA_DIR and survives restarts; Ctrl-C stops
+ * everything cleanly.
+ */
+import { loadDotEnv, type NodeServer, onShutdownSignal, startNodeServer } from '../functions/node.ts';
+import { parseConfigOrExit } from '../lib/config.ts';
+import { createLogger } from '../lib/logger.ts';
+import { type LocalStack, psqlUrl, startLocalStack } from './stack.ts';
+
+loadDotEnv();
+// Development defaults; anything set in the environment or .env wins.
+const env: Record<string, string | undefined> = { NODE_ENV: 'development', HOST: '127.0.0.1', ...process.env };
+const baseConfig = parseConfigOrExit(env);
+const logger = createLogger(baseConfig.logLevel, { runtime: 'node' });
+
+let stack: LocalStack | undefined;
+let server: NodeServer | undefined;
+let stopping = false;
+
+async function stopAll() {
+  stopping = true;
+  await server?.close();
+  await stack?.stop();
+}
+
+try {
+  console.log('Starting the Opsbase local stack…');
+  stack = await startLocalStack(baseConfig, {
+    bucket: env.S3_BUCKET || 'opsbase',
+    onCrash(what, code) {
+      if (stopping) return;
+      logger.error(`${what} exited unexpectedly`, { code });
+      stopAll().finally(() => process.exit(1));
+    },
+  });
+  const config = parseConfigOrExit({ ...env, ...stack.env });
+  server = await startNodeServer(config, { logger });
+  printBanner(server, stack, config.dataDir);
+  onShutdownSignal(stopAll, logger);
+} catch (error) {
+  console.error(`Could not start the local stack: ${error instanceof Error ? error.message : String(error)}`);
+  await stopAll().catch(() => {});
+  process.exit(1);
+}
+
+function printBanner(s: NodeServer, st: LocalStack, dataDir: string) {
+  const lines = [
+    '',
+    'Opsbase is running.',
+    `  App:      ${s.url}`,
+    `  Health:   ${s.url}/api/health`,
+    `  Postgres: psql "${psqlUrl(st.databaseUrl)}"${st.postgres.embedded ? `   (embedded PGlite, data in ${dataDir}/pg)` : ''}`,
+    st.s3
+      ? `  S3:       ${st.s3.endpoint}  bucket ${st.s3.bucket}${st.s3.embedded ? `   (embedded emulator, key S3RVER / secret S3RVER; data in ${dataDir}/s3)` : ''}`
+      : '  S3:       not configured',
+    '',
+    'Press Ctrl-C to stop.',
+    '',
+  ];
+  console.log(lines.join('\n'));
+}
