@@ -4,7 +4,8 @@
  * otherwise they are started here (and migrated) and stopped when wrangler exits.
  */
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 import { loadDotEnv } from '../functions/node.ts';
 import { parseConfigOrExit } from '../lib/config.ts';
 import { createDb, createPool } from '../lib/db/connection.ts';
@@ -54,7 +55,7 @@ if (running && typeof running.databaseUrl === 'string') {
 const passThrough = ['LOG_LEVEL', 'DEPLOY_COMMIT', 'DEPLOY_TIME', 'BODY_LIMIT', 'HEALTH_TIMEOUT_MS'];
 for (const name of passThrough) if (env[name]) vars[name] = env[name] as string;
 const args = [
-  'wrangler',
+  wranglerBin(),
   'dev',
   '--ip',
   '127.0.0.1',
@@ -64,7 +65,11 @@ const args = [
   ...Object.entries(vars).map(([k, v]) => `${k}:${v}`),
 ];
 console.log(`Starting wrangler dev on http://127.0.0.1:${port} (health: http://127.0.0.1:${port}/api/health)`);
-const wrangler = spawn('npx', args, { stdio: 'inherit', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
+// wrangler's own bin under this node, not through npx and a shell, so signals reach it directly.
+const wrangler = spawn(process.execPath, args, {
+  stdio: 'inherit',
+  env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+});
 
 const finish = async (code: number) => {
   await stack?.stop();
@@ -73,3 +78,8 @@ const finish = async (code: number) => {
 process.on('SIGINT', () => wrangler.kill('SIGINT'));
 process.on('SIGTERM', () => wrangler.kill('SIGTERM'));
 wrangler.on('exit', (code) => finish(code ?? 0));
+
+function wranglerBin(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve('wrangler/package.json')), 'bin', 'wrangler.js');
+}

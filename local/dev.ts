@@ -17,10 +17,7 @@ const logger = createLogger(baseConfig.logLevel, { runtime: 'node' });
 
 let stack: LocalStack | undefined;
 let server: NodeServer | undefined;
-let stopping = false;
-
 async function stopAll() {
-  stopping = true;
   await server?.close();
   await stack?.stop();
 }
@@ -30,7 +27,6 @@ try {
   stack = await startLocalStack(baseConfig, {
     bucket: env.S3_BUCKET || 'opsbase',
     onCrash(what, code) {
-      if (stopping) return;
       logger.error(`${what} exited unexpectedly`, { code });
       stopAll().finally(() => process.exit(1));
     },

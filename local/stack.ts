@@ -27,7 +27,9 @@ export async function startLocalStack(
   const needsS3 = !config.s3;
   const lock: DataDirLock | undefined = needsPostgres || needsS3 ? lockDataDir(dataDir) : undefined;
   const running: RunningService[] = [];
+  let stopping = false;
   const stop = async () => {
+    stopping = true;
     // Reverse order of start; each child closes its data cleanly on SIGTERM.
     for (const service of running.reverse()) await service.stop();
     lock?.release();
@@ -46,7 +48,9 @@ export async function startLocalStack(
     ] as const) {
       if (!service) continue;
       running.push(service);
-      service.child.once('exit', (code) => options.onCrash(what, code));
+      service.child.once('exit', (code) => {
+        if (!stopping) options.onCrash(what, code);
+      });
     }
 
     const databaseUrl = postgres?.url ?? (config.databaseUrl as string);
