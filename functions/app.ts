@@ -1,11 +1,17 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import { auth } from './auth.ts';
 import { createBase } from './base.ts';
 import type { AppEnv, ServicesProvider } from './context.ts';
+import { docs } from './docs.ts';
 import { health } from './health.ts';
+import { users } from './users.ts';
 
 /** The bundle: every function behind the shared middleware stack. Same app on Node and Workers. */
 export function createApp(provider: ServicesProvider): OpenAPIHono<AppEnv> {
   const app = createBase(provider);
   app.route('/', health);
+  app.route('/', auth);
+  app.route('/', users);
+  app.route('/', docs(app));
   return app;
 }

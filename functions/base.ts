@@ -6,6 +6,9 @@ import type { AppEnv, ServicesProvider } from './context.ts';
 import { ApiError, errorResponse, toApiError } from './errors.ts';
 import { accessLog } from './middleware/access-log.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
+import { clientIp } from './middleware/client-ip.ts';
+import { cors } from './middleware/cors.ts';
+import { rateLimit } from './middleware/rate-limit.ts';
 import { servicesMiddleware } from './middleware/services.ts';
 
 /**
@@ -23,16 +26,20 @@ export function createFunction(): OpenAPIHono<AppEnv> {
 }
 
 /**
- * The middleware stack every served app shares: request id, secure headers, services, body
- * limit, access log, and one error envelope for errors, unknown routes and wrong methods.
+ * The middleware stack every served app shares: request id, secure headers, services, client
+ * IP, access log, CORS, body limit, the API rate limit, and one error envelope for errors,
+ * unknown routes and wrong methods.
  */
 export function createBase(provider: ServicesProvider): OpenAPIHono<AppEnv> {
   const app = createFunction();
   app.use(requestId({ headerName: 'X-Request-Id' }));
   app.use(secureHeaders());
   app.use(servicesMiddleware(provider));
+  app.use(clientIp());
   app.use(accessLog());
+  app.use(cors());
   app.use(bodyLimit());
+  app.use('/api/*', rateLimit({ exempt: isRateLimitExempt }));
 
   app.onError((error, c) => {
     const apiError = toApiError(error);
@@ -61,6 +68,11 @@ export function createBase(provider: ServicesProvider): OpenAPIHono<AppEnv> {
     return errorResponse(c, new ApiError(404, 'NOT_FOUND', `No route for ${c.req.method} ${c.req.path}`));
   });
   return app;
+}
+
+/** Health checks and the docs are polled by monitors and browsers; they never count against a client. */
+function isRateLimitExempt(path: string): boolean {
+  return path === '/api/health' || path === '/api/openapi.json' || path.startsWith('/api/docs');
 }
 
 /** Serves one function by itself behind the shared stack (each function file can run alone). */

@@ -1,8 +1,10 @@
+import type { AccessClaims } from '../lib/auth/tokens.ts';
 import type { Config } from '../lib/config.ts';
 import type { Db } from '../lib/db/connection.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { RuntimeName } from '../lib/runtime.ts';
 import type { Storage } from '../lib/storage.ts';
+import type { Role } from '../schema/database.ts';
 
 /** What every request can reach. Built once on Node, per request on Workers. */
 export type Services = {
@@ -12,9 +14,14 @@ export type Services = {
   logger: Logger;
   runtime: RuntimeName;
   startedAt: number;
+  /** Serves a bundled static asset by name (Swagger UI files); null where the runtime serves them itself. */
+  assets?: (name: string) => Promise<Response | null>;
   /** Background work that must finish even after the response: waitUntil on Workers, a tracked promise on Node. */
   defer(work: Promise<unknown>): void;
 };
+
+/** Who is calling, once requireAuth has passed. Role and active state come from the database, not the token. */
+export type AuthContext = { userId: string; role: Role; email: string; name: string };
 
 export type AppEnv = {
   // biome-ignore lint/suspicious/noExplicitAny: bindings differ per runtime (Workers env, Node incoming request)
@@ -22,6 +29,11 @@ export type AppEnv = {
   Variables: {
     services: Services;
     requestId: string;
+    /** The client's address (X-Forwarded-For only through TRUSTED_PROXIES; CF-Connecting-IP on Workers). */
+    clientIp: string;
+    auth: AuthContext | undefined;
+    /** Access-token claims verified once per request (by the rate limiter or requireAuth). */
+    tokenClaims: AccessClaims | null | undefined;
   };
 };
 

@@ -2,7 +2,10 @@ import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { RefreshTokenError } from '../lib/auth/refresh-tokens.ts';
+import { LoginError } from '../lib/auth/service.ts';
 import { ConflictError, DependencyUnavailableError, isDatabaseUnavailable, NotFoundError } from '../lib/errors.ts';
+import { InvalidCursorError } from '../lib/pagination.ts';
 import { TimeoutError } from '../lib/runtime.ts';
 import type { AppEnv } from './context.ts';
 
@@ -90,6 +93,21 @@ export function toApiError(error: unknown): ApiError {
     const code = CODE_BY_STATUS[error.status] ?? (error.status >= 500 ? 'INTERNAL' : 'BAD_REQUEST');
     return new ApiError(error.status as ContentfulStatusCode, code, error.message || defaultMessage(code));
   }
+  if (error instanceof LoginError) {
+    return error.reason === 'throttled'
+      ? new ApiError(429, 'RATE_LIMITED', error.message, undefined, {
+          'Retry-After': String(error.retryAfterSeconds ?? 60),
+        })
+      : new ApiError(401, 'UNAUTHORIZED', error.message);
+  }
+  if (error instanceof RefreshTokenError) {
+    return new ApiError(
+      401,
+      'UNAUTHORIZED',
+      `refresh token is ${error.reason === 'reused' ? 'no longer valid; log in again' : error.reason}`,
+    );
+  }
+  if (error instanceof InvalidCursorError) return new ApiError(400, 'BAD_REQUEST', error.message);
   if (error instanceof NotFoundError) return new ApiError(404, 'NOT_FOUND', error.message);
   if (error instanceof ConflictError) return new ApiError(409, 'CONFLICT', error.message);
   if (error instanceof DependencyUnavailableError) {

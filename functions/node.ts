@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type ServerType, serve } from '@hono/node-server';
 import type { OpenAPIHono } from '@hono/zod-openapi';
@@ -34,6 +36,7 @@ export function nodeServices(config: Config, db: Db, logger: Logger): { services
     logger,
     runtime: 'node',
     startedAt: Date.now(),
+    assets: readPackageAsset,
     defer(work) {
       const tracked = work
         .catch((error: unknown) => logger.error('background work failed', { error }))
@@ -47,6 +50,27 @@ export function nodeServices(config: Config, db: Db, logger: Logger): { services
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },
   };
+}
+
+const ASSET_TYPES: Record<string, string> = {
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+};
+
+/** Swagger UI's files straight from the installed swagger-ui-dist package. */
+async function readPackageAsset(name: string): Promise<Response | null> {
+  const dir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+  try {
+    const body = await readFile(join(dir, basename(name)));
+    return new Response(body, {
+      headers: {
+        'Content-Type': ASSET_TYPES[extname(name)] ?? 'application/octet-stream',
+        'Cache-Control': 'public, max-age=86400',
+      },
+    });
+  } catch {
+    return null;
+  }
 }
 
 /** Starts the bundle on Node: pool, optional migrations, storage, the HTTP server. */

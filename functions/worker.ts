@@ -8,6 +8,8 @@ import type { ExecutionLike, ServicesProvider } from './context.ts';
 export type WorkerEnv = Record<string, unknown> & {
   /** A Hyperdrive binding; when present its connection string wins over DATABASE_URL. */
   HYPERDRIVE?: { connectionString: string };
+  /** Static assets (Swagger UI), see wrangler.toml [assets]. */
+  ASSETS?: { fetch(request: Request | string): Promise<Response> };
 };
 
 type IsolateState = { config: Config; storage: Storage | null } | { error: ConfigError };
@@ -58,6 +60,12 @@ const provider: ServicesProvider = {
       logger,
       runtime: 'workerd',
       startedAt,
+      assets: async (name) => {
+        const assets = (env as WorkerEnv).ASSETS;
+        if (!assets) return null;
+        const response = await assets.fetch(`http://assets.local/api/docs/assets/${name}`);
+        return response.ok ? response : null;
+      },
       defer(work) {
         const guarded = work.catch((error: unknown) => logger.error('background work failed', { error }));
         if (executionCtx) executionCtx.waitUntil(guarded);

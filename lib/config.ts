@@ -1,4 +1,8 @@
 import { z } from 'zod';
+import { DEFAULT_LOGIN_THROTTLE } from './auth/login-throttle.ts';
+import { DEFAULT_PBKDF2_ITERATIONS } from './auth/password.ts';
+import type { AuthPolicy } from './auth/service.ts';
+import { type AddressRange, parseRange } from './net.ts';
 
 /** Environment variables arrive as strings (process.env, Workers vars, .env files). */
 type RawEnv = Record<string, unknown>;
@@ -62,6 +66,29 @@ const byteSize = (fallback: number) =>
       }),
   );
 
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** "15m", "7d", "3600" (seconds) -> seconds. */
+const duration = (fallback: number) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .union([z.number(), z.string()])
+      .optional()
+      .transform((value, ctx) => {
+        if (value === undefined) return fallback;
+        const match = /^(\d+)\s*([smhd]?)$/i.exec(String(value).trim());
+        if (!match || Number(match[1]) <= 0) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `expected a duration such as 15m, 7d or 3600 (seconds), got "${value}"`,
+          });
+          return z.NEVER;
+        }
+        return Number(match[1]) * (DURATION_UNITS[(match[2] || 's').toLowerCase()] ?? 1);
+      }),
+  );
+
 const url = (protocols: string[]) =>
   z.preprocess(
     emptyToUndefined,
@@ -116,6 +143,75 @@ const envSchema = z.object({
   S3_PUBLIC_URL: url(['http:', 'https:']),
 
   HEALTH_TIMEOUT_MS: positiveInt(2500),
+
+  JWT_SECRET: z.preprocess(
+    emptyToUndefined,
+    z
+      .string({ error: 'required: a random secret of at least 32 bytes (openssl rand -base64 32)' })
+      .refine((v) => new TextEncoder().encode(v).length >= 32, 'must be at least 32 bytes (openssl rand -base64 32)'),
+  ),
+  JWT_EXPIRATION: duration(15 * 60),
+  REFRESH_TOKEN_EXPIRATION: duration(7 * 86400),
+  JWT_ISSUER: z.preprocess(emptyToUndefined, z.string().trim().default('opsbase')),
+  JWT_AUDIENCE: z.preprocess(emptyToUndefined, z.string().trim().default('opsbase-api')),
+  PASSWORD_ITERATIONS: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number({ error: 'expected a number' }).int().min(1000).max(10_000_000).default(DEFAULT_PBKDF2_ITERATIONS),
+  ),
+  LOGIN_MAX_FAILURES: positiveInt(DEFAULT_LOGIN_THROTTLE.maxFailuresPerAccount),
+  LOGIN_MAX_FAILURES_PER_IP: positiveInt(DEFAULT_LOGIN_THROTTLE.maxFailuresPerIp),
+  LOGIN_WINDOW: duration(DEFAULT_LOGIN_THROTTLE.windowSeconds),
+  THROTTLE_TTL: duration(60),
+  THROTTLE_LIMIT: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number({ error: 'expected a number (0 turns the limit off)' }).int().min(0).default(100),
+  ),
+  TRUSTED_PROXIES: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .default('127.0.0.1,::1')
+      .transform((value, ctx) => {
+        const ranges: AddressRange[] = [];
+        for (const item of value
+          .split(',')
+          .map((v) => v.trim())
+          .filter(Boolean)) {
+          const range = parseRange(item);
+          if (!range) {
+            ctx.addIssue({ code: 'custom', message: `"${item}" is not an IP address or CIDR range` });
+            return z.NEVER;
+          }
+          ranges.push(range);
+        }
+        return ranges;
+      }),
+  ),
+  CORS_ORIGIN: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .default('')
+      .transform((value, ctx) => {
+        const origins = value
+          .split(',')
+          .map((v) => v.trim())
+          .filter(Boolean);
+        for (const origin of origins) {
+          if (origin === '*') {
+            ctx.addIssue({ code: 'custom', message: 'a wildcard cannot be used: list the allowed origins' });
+            return z.NEVER;
+          }
+          try {
+            if (new URL(origin).origin !== origin) throw new Error();
+          } catch {
+            ctx.addIssue({ code: 'custom', message: `"${origin}" is not an origin like https://app.example.com` });
+            return z.NEVER;
+          }
+        }
+        return origins;
+      }),
+  ),
   DEPLOY_COMMIT: optionalString,
   DEPLOY_TIME: optionalString,
 });
@@ -149,6 +245,11 @@ export type Config = {
   healthTimeoutMs: number;
   deployCommit: string | undefined;
   deployTime: string | undefined;
+  auth: AuthPolicy;
+  /** THROTTLE_LIMIT requests per THROTTLE_TTL seconds; limit 0 turns it off. */
+  rateLimit: { limit: number; windowSeconds: number };
+  trustedProxies: AddressRange[];
+  corsOrigins: string[];
 };
 
 export class ConfigError extends Error {
@@ -212,6 +313,25 @@ export function parseConfig(env: RawEnv): Config {
     healthTimeoutMs: e.HEALTH_TIMEOUT_MS,
     deployCommit: e.DEPLOY_COMMIT,
     deployTime: e.DEPLOY_TIME,
+    auth: {
+      tokens: {
+        secret: new TextEncoder().encode(e.JWT_SECRET),
+        issuer: e.JWT_ISSUER,
+        audience: e.JWT_AUDIENCE,
+        accessTtlSeconds: e.JWT_EXPIRATION,
+        clockToleranceSeconds: 5,
+      },
+      refreshTtlSeconds: e.REFRESH_TOKEN_EXPIRATION,
+      password: { iterations: e.PASSWORD_ITERATIONS },
+      throttle: {
+        maxFailuresPerAccount: e.LOGIN_MAX_FAILURES,
+        maxFailuresPerIp: e.LOGIN_MAX_FAILURES_PER_IP,
+        windowSeconds: e.LOGIN_WINDOW,
+      },
+    },
+    rateLimit: { limit: e.THROTTLE_LIMIT, windowSeconds: e.THROTTLE_TTL },
+    trustedProxies: e.TRUSTED_PROXIES,
+    corsOrigins: e.CORS_ORIGIN,
   };
 }
 

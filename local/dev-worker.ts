@@ -11,11 +11,13 @@ import { parseConfigOrExit } from '../lib/config.ts';
 import { createDb, createPool } from '../lib/db/connection.ts';
 import { migrateOrThrow } from '../lib/db/migrate.ts';
 import { runningStack } from './data-dir-lock.ts';
+import { localJwtSecret } from './dev-secrets.ts';
 import { EMBEDDED_S3_CREDENTIALS } from './embedded-s3.ts';
 import { type LocalStack, startLocalStack } from './stack.ts';
 
 loadDotEnv();
 const env: Record<string, string | undefined> = { NODE_ENV: 'development', ...process.env };
+env.JWT_SECRET ||= localJwtSecret(resolve(env.DATA_DIR || './.data'));
 const config = parseConfigOrExit(env);
 const port = env.WORKER_PORT || '8787';
 
@@ -52,7 +54,7 @@ if (running && typeof running.databaseUrl === 'string') {
 }
 
 // Variables the Worker sees: the stack's plus what the environment sets for the app.
-const passThrough = ['LOG_LEVEL', 'DEPLOY_COMMIT', 'DEPLOY_TIME', 'BODY_LIMIT', 'HEALTH_TIMEOUT_MS'];
+const passThrough = ['JWT_SECRET', 'LOG_LEVEL', 'DEPLOY_COMMIT', 'DEPLOY_TIME', 'BODY_LIMIT', 'HEALTH_TIMEOUT_MS'];
 for (const name of passThrough) if (env[name]) vars[name] = env[name] as string;
 const args = [
   wranglerBin(),

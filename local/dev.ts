@@ -4,14 +4,17 @@
  * migrations, then the Node server. Data lives in DATA_DIR and survives restarts; Ctrl-C stops
  * everything cleanly.
  */
+import { resolve } from 'node:path';
 import { loadDotEnv, type NodeServer, onShutdownSignal, startNodeServer } from '../functions/node.ts';
 import { parseConfigOrExit } from '../lib/config.ts';
 import { createLogger } from '../lib/logger.ts';
+import { localJwtSecret } from './dev-secrets.ts';
 import { type LocalStack, psqlUrl, startLocalStack } from './stack.ts';
 
 loadDotEnv();
 // Development defaults; anything set in the environment or .env wins.
 const env: Record<string, string | undefined> = { NODE_ENV: 'development', HOST: '127.0.0.1', ...process.env };
+env.JWT_SECRET ||= localJwtSecret(resolve(env.DATA_DIR || './.data'));
 const baseConfig = parseConfigOrExit(env);
 const logger = createLogger(baseConfig.logLevel, { runtime: 'node' });
 

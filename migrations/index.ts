@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely/migration';
 import * as appSettings from './2026_11_23_0001_app_settings.ts';
+import * as auth from './2026_11_23_0002_auth.ts';
 
 /**
  * Every migration, by name, in order. A static map rather than a folder scan so the
@@ -7,4 +8,5 @@ import * as appSettings from './2026_11_23_0001_app_settings.ts';
  */
 export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_app_settings': appSettings,
+  '2026_11_23_0002_auth': auth,
 };

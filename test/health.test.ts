@@ -4,7 +4,7 @@ import { health } from '../functions/health.ts';
 import { startNodeServer } from '../functions/node.ts';
 import { parseConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/logger.ts';
-import { appFor } from './support/app.ts';
+import { appFor, TEST_ENV } from './support/app.ts';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/database.ts';
 import { startTestS3, type TestS3 } from './support/s3.ts';
 
@@ -69,7 +69,7 @@ describe.each(databaseKinds())('GET /api/health on %s', (kind) => {
 
   it('answers through a real listening Node server', async () => {
     const config = parseConfig({
-      NODE_ENV: 'test',
+      ...TEST_ENV,
       DATABASE_URL: database.url,
       ...s3.env,
       HOST: '127.0.0.1',
