@@ -1,6 +1,7 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { checkHealth } from '../lib/health.ts';
 import { createFunction } from './base.ts';
+import { route } from './route.ts';
 
 const DependencySchema = z
   .object({
@@ -23,7 +24,7 @@ const HealthSchema = z
   })
   .openapi('Health');
 
-const route = createRoute({
+const healthRoute = route('public', {
   method: 'get',
   path: '/api/health',
   tags: ['system'],
@@ -39,7 +40,7 @@ const route = createRoute({
   },
 });
 
-export const health = createFunction().openapi(route, async (c) => {
+export const health = createFunction().openapi(healthRoute, async (c) => {
   const s = c.var.services;
   const report = await checkHealth({
     db: s.db,
