@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { migrateCommand } from './commands/migrate.ts';
+import { userCommand } from './commands/user.ts';
 
 const program = new Command('opsbase')
   .description('Opsbase operations CLI. Reads the same environment (and ./.env) as the server.')
@@ -10,5 +11,6 @@ const program = new Command('opsbase')
   });
 
 program.addCommand(migrateCommand());
+program.addCommand(userCommand());
 
 await program.parseAsync(process.argv);

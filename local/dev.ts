@@ -6,6 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { loadDotEnv, type NodeServer, onShutdownSignal, startNodeServer } from '../functions/node.ts';
+import { ensureFirstAdmin } from '../lib/auth/bootstrap.ts';
 import { parseConfigOrExit } from '../lib/config.ts';
 import { createLogger } from '../lib/logger.ts';
 import { localJwtSecret } from './dev-secrets.ts';
@@ -36,7 +37,11 @@ try {
   });
   const config = parseConfigOrExit({ ...env, ...stack.env });
   server = await startNodeServer(config, { logger });
-  printBanner(server, stack, config.dataDir);
+  const admin = await ensureFirstAdmin(server.services.db, config.auth.password, {
+    email: env.ADMIN_EMAIL || 'admin@opsbase.local',
+    password: env.ADMIN_PASSWORD,
+  });
+  printBanner(server, stack, config.dataDir, admin);
   onShutdownSignal(stopAll, logger);
 } catch (error) {
   console.error(`Could not start the local stack: ${error instanceof Error ? error.message : String(error)}`);
@@ -44,7 +49,12 @@ try {
   process.exit(1);
 }
 
-function printBanner(s: NodeServer, st: LocalStack, dataDir: string) {
+function printBanner(
+  s: NodeServer,
+  st: LocalStack,
+  dataDir: string,
+  admin: Awaited<ReturnType<typeof ensureFirstAdmin>>,
+) {
   const lines = [
     '',
     'Opsbase is running.',
@@ -54,6 +64,16 @@ function printBanner(s: NodeServer, st: LocalStack, dataDir: string) {
     st.s3
       ? `  S3:       ${st.s3.endpoint}  bucket ${st.s3.bucket}${st.s3.embedded ? `   (embedded emulator, key S3RVER / secret S3RVER; data in ${dataDir}/s3)` : ''}`
       : '  S3:       not configured',
+    `  API docs: ${s.url}/api/docs`,
+    ...(admin.created
+      ? [
+          '',
+          admin.generated
+            ? `  Admin login (shown once): ${admin.email} / ${admin.password}`
+            : `  Admin login: ${admin.email} (password from ADMIN_PASSWORD)`,
+          '  Change it with: npx opsbase user set-password --email ' + admin.email,
+        ]
+      : []),
     '',
     'Press Ctrl-C to stop.',
     '',

@@ -2,11 +2,16 @@ import { resolve } from 'node:path';
 import { loadDotEnv } from '../../functions/node.ts';
 import { type Config, parseConfigOrExit } from '../../lib/config.ts';
 import { createDb, createPool, type Db } from '../../lib/db/connection.ts';
+import { localJwtSecret } from '../../local/dev-secrets.ts';
 
 /** Config for a CLI command: ./.env then the environment, exit 1 with the variable named on error. */
 export function cliConfig(): Config {
   loadDotEnv();
-  return parseConfigOrExit(process.env);
+  const env: Record<string, string | undefined> = { ...process.env };
+  // Outside production the CLI shares the local stack's generated secret, like `npm run dev`.
+  if (!env.JWT_SECRET && env.NODE_ENV !== 'production')
+    env.JWT_SECRET = localJwtSecret(resolve(env.DATA_DIR || './.data'));
+  return parseConfigOrExit(env);
 }
 
 /**
