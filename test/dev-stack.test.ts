@@ -58,6 +58,18 @@ describe('npm run dev (local stack)', () => {
     expect(body.info.storage.status).toBe('up');
   });
 
+  it('creates the first admin and prints its login once', async () => {
+    const match = /Admin login \(shown once\): (\S+) \/ (\S+)/.exec((running[0] as Spawned).output());
+    expect(match?.[1]).toBe('admin@opsbase.local');
+    const res = await fetch(`http://127.0.0.1:${env.PORT}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: match?.[1], password: match?.[2] }),
+    });
+    expect(res.status).toBe(200);
+    expect((await res.json()).user.role).toBe('admin');
+  });
+
   it('serves Postgres and S3 to other clients on the printed ports', async () => {
     const client = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${env.LOCAL_PG_PORT}/postgres` });
     await client.connect();
@@ -97,6 +109,7 @@ describe('npm run dev (local stack)', () => {
     const dev = startDev();
     await dev.waitForOutput(/Press Ctrl-C to stop/);
     await waitFor(healthy, 30_000, 'health 200 after restart');
+    expect(dev.output()).not.toContain('Admin login'); // printed on the first start only
     const client = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${env.LOCAL_PG_PORT}/postgres` });
     await client.connect();
     const { rows } = await client.query(`select value from app_settings where key = 'test.marker'`);
