@@ -1,0 +1,21 @@
+import type { Verdict } from './support/verdict.ts';
+
+export type Bench = {
+  description: string;
+  /** Loaded only when the bench runs, so --help and other benches don't pay for its imports. */
+  load(): Promise<{ run(): Promise<Verdict[]> }>;
+};
+
+/** Every bench `npm run bench` knows, in the order a full run takes them. A new bench is one line here. */
+export const benches: Record<string, Bench> = {
+  http: {
+    description:
+      'JSON route through the full bundle vs bare Hono and Fastify: req/s, p50, p99 (BENCH_DURATION s, default 10)',
+    load: () => import('./http.ts'),
+  },
+  'cold-start': {
+    description:
+      'Node server spawn to first healthy /api/health on an existing data dir vs a hello app (BENCH_RUNS, default 5)',
+    load: () => import('./cold-start.ts'),
+  },
+};
