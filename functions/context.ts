@@ -2,6 +2,7 @@ import type { AccessClaims } from '../lib/auth/tokens.ts';
 import type { Config } from '../lib/config.ts';
 import type { Db } from '../lib/db/connection.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { RateLimiter } from '../lib/rate-limit.ts';
 import type { RuntimeName } from '../lib/runtime.ts';
 import type { Storage } from '../lib/storage.ts';
 import type { Role } from '../schema/database.ts';
@@ -14,6 +15,8 @@ export type Services = {
   logger: Logger;
   runtime: RuntimeName;
   startedAt: number;
+  /** The API rate limiter of this process (Node) or isolate (Workers); null when THROTTLE_LIMIT=0. */
+  rateLimiter: RateLimiter | null;
   /** Serves a bundled static asset by name (Swagger UI files); null where the runtime serves them itself. */
   assets?: (name: string) => Promise<Response | null>;
   /** Background work that must finish even after the response: waitUntil on Workers, a tracked promise on Node. */
@@ -39,7 +42,7 @@ export type AppEnv = {
 
 /** Supplies services to a request and takes them back afterwards (Workers close their connection). */
 export type ServicesProvider = {
-  acquire(request: { env: unknown; executionCtx: ExecutionLike | undefined }): Services | Promise<Services>;
+  acquire(request: { env: unknown; executionCtx(): ExecutionLike | undefined }): Services | Promise<Services>;
   release?(services: Services): void;
 };
 

@@ -10,6 +10,7 @@ import { type Config, parseConfigOrExit } from '../lib/config.ts';
 import { createDb, createPool, type Db } from '../lib/db/connection.ts';
 import { migrateOrThrow } from '../lib/db/migrate.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
+import { rateLimiterFor } from '../lib/rate-limit.ts';
 import { createStorage } from '../lib/storage.ts';
 import { createApp } from './app.ts';
 import type { AppEnv, Services } from './context.ts';
@@ -33,6 +34,7 @@ export function nodeServices(config: Config, db: Db, logger: Logger): { services
     config,
     db,
     storage: config.s3 ? createStorage(config.s3) : null,
+    rateLimiter: rateLimiterFor(config),
     logger,
     runtime: 'node',
     startedAt: Date.now(),

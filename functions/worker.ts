@@ -1,6 +1,7 @@
 import { type Config, ConfigError, parseConfig } from '../lib/config.ts';
 import { createDb, createPool } from '../lib/db/connection.ts';
 import { createLogger } from '../lib/logger.ts';
+import { type RateLimiter, rateLimiterFor } from '../lib/rate-limit.ts';
 import { createStorage, type Storage } from '../lib/storage.ts';
 import { createApp } from './app.ts';
 import type { ExecutionLike, ServicesProvider } from './context.ts';
@@ -12,7 +13,9 @@ export type WorkerEnv = Record<string, unknown> & {
   ASSETS?: { fetch(request: Request | string): Promise<Response> };
 };
 
-type IsolateState = { config: Config; storage: Storage | null } | { error: ConfigError };
+type IsolateState =
+  | { config: Config; storage: Storage | null; rateLimiter: RateLimiter | null }
+  | { error: ConfigError };
 
 // Config and the S3 client are per isolate (the env object is stable across requests);
 // database connections are per request, because Workers cannot share sockets between requests.
@@ -29,7 +32,7 @@ function isolateState(env: WorkerEnv): IsolateState {
       if (!env.HYPERDRIVE?.connectionString && !config.databaseUrl) {
         throw new ConfigError([{ variable: 'DATABASE_URL', message: 'required on Workers (or a HYPERDRIVE binding)' }]);
       }
-      state = { config, storage: config.s3 ? createStorage(config.s3) : null };
+      state = { config, storage: config.s3 ? createStorage(config.s3) : null, rateLimiter: rateLimiterFor(config) };
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       state = { error };
@@ -44,7 +47,8 @@ const provider: ServicesProvider = {
     startedAt ??= Date.now();
     const state = isolateState(env as WorkerEnv);
     if ('error' in state) throw state.error;
-    const { config, storage } = state;
+    const { config, storage, rateLimiter } = state;
+    const ctx = executionCtx();
     const logger = createLogger(config.logLevel, { runtime: 'workerd' });
     const url = (env as WorkerEnv).HYPERDRIVE?.connectionString ?? (config.databaseUrl as string);
     // Pools connect lazily: a request that never touches the database opens no connection.
@@ -57,6 +61,7 @@ const provider: ServicesProvider = {
       config,
       db: createDb(pool),
       storage,
+      rateLimiter,
       logger,
       runtime: 'workerd',
       startedAt,
@@ -68,7 +73,7 @@ const provider: ServicesProvider = {
       },
       defer(work) {
         const guarded = work.catch((error: unknown) => logger.error('background work failed', { error }));
-        if (executionCtx) executionCtx.waitUntil(guarded);
+        ctx?.waitUntil(guarded);
       },
     };
   },

@@ -7,6 +7,9 @@ import { ApiError } from '../errors.ts';
 export function bodyLimit(): MiddlewareHandler<AppEnv> {
   const byLimit = new Map<number, MiddlewareHandler<AppEnv>>();
   return function limitBody(c, next) {
+    // GET and HEAD handlers never read a body; skipping them saves building a full Request on
+    // Node for every read. Every other method is limited, with or without a length header.
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
     const maxSize = c.var.services.config.bodyLimit;
     let handler = byLimit.get(maxSize);
     if (!handler) {
