@@ -75,8 +75,11 @@ export function resolveClientIp(
   forwardedFor: string | undefined,
   trusted: readonly AddressRange[],
 ): string {
+  // Hot path (no proxy header): plain string work, no parsing.
+  if (!forwardedFor)
+    return peer ? (peer.startsWith('::ffff:') && peer.includes('.') ? peer.slice(7) : peer) : 'unknown';
   const direct = normalizeAddress(peer) ?? 'unknown';
-  if (!forwardedFor || !peer || !inRanges(peer, trusted)) return direct;
+  if (!peer || !inRanges(peer, trusted)) return direct;
   const hops = forwardedFor
     .split(',')
     .map((h) => h.trim())
