@@ -13,6 +13,11 @@ export const benches: Record<string, Bench> = {
       'JSON route through the full bundle vs bare Hono and Fastify: req/s, p50, p99 (BENCH_DURATION s, default 10)',
     load: () => import('./http.ts'),
   },
+  auth: {
+    description:
+      'authenticated JSON route vs the same route without auth (req/s ratio); login latency with the PBKDF2 cost',
+    load: () => import('./auth.ts'),
+  },
   'cold-start': {
     description:
       'Node server spawn to first healthy /api/health on an existing data dir vs a hello app (BENCH_RUNS, default 5)',

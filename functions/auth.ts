@@ -92,6 +92,7 @@ export const auth = createFunction()
   })
   .openapi(updateMeRoute, async (c) => {
     const user = await updateUser(c.var.services.db, c.var.auth!.userId, { name: c.req.valid('json').name });
+    c.var.services.authUsers.invalidate(user.id);
     return c.json(toPublicUser(user), 200);
   })
   .openapi(changePasswordRoute, async (c) => {

@@ -1,4 +1,5 @@
 import type { AccessClaims } from '../lib/auth/tokens.ts';
+import type { AuthUserCache } from '../lib/auth/user-cache.ts';
 import type { Config } from '../lib/config.ts';
 import type { Db } from '../lib/db/connection.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -15,6 +16,8 @@ export type Services = {
   logger: Logger;
   runtime: RuntimeName;
   startedAt: number;
+  /** Users' current role and active state, briefly remembered (see AUTH_CACHE_TTL). */
+  authUsers: AuthUserCache;
   /** The API rate limiter of this process (Node) or isolate (Workers); null when THROTTLE_LIMIT=0. */
   rateLimiter: RateLimiter | null;
   /** Serves a bundled static asset by name (Swagger UI files); null where the runtime serves them itself. */

@@ -6,6 +6,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type ServerType, serve } from '@hono/node-server';
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import { AuthUserCache } from '../lib/auth/user-cache.ts';
 import { type Config, parseConfigOrExit } from '../lib/config.ts';
 import { createDb, createPool, type Db } from '../lib/db/connection.ts';
 import { migrateOrThrow } from '../lib/db/migrate.ts';
@@ -35,6 +36,7 @@ export function nodeServices(config: Config, db: Db, logger: Logger): { services
     db,
     storage: config.s3 ? createStorage(config.s3) : null,
     rateLimiter: rateLimiterFor(config),
+    authUsers: new AuthUserCache(config.authCacheTtlSeconds),
     logger,
     runtime: 'node',
     startedAt: Date.now(),

@@ -108,6 +108,7 @@ export const users = createFunction()
     }
     const user = await updateUser(db, id, patch);
     if (patch.isActive === false) await revokeAllForUser(db, id);
+    c.var.services.authUsers.invalidate(id);
     return c.json(toPublicUser(user), 200);
   })
   .openapi(resetPasswordRoute, async (c) => {
@@ -115,5 +116,6 @@ export const users = createFunction()
     const { id } = c.req.valid('param');
     await setPasswordHash(db, id, await hashPassword(c.req.valid('json').password, config.auth.password));
     await revokeAllForUser(db, id);
+    c.var.services.authUsers.invalidate(id);
     return c.body(null, 204);
   });

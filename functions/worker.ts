@@ -1,3 +1,4 @@
+import { AuthUserCache } from '../lib/auth/user-cache.ts';
 import { type Config, ConfigError, parseConfig } from '../lib/config.ts';
 import { createDb, createPool } from '../lib/db/connection.ts';
 import { createLogger } from '../lib/logger.ts';
@@ -14,7 +15,7 @@ export type WorkerEnv = Record<string, unknown> & {
 };
 
 type IsolateState =
-  | { config: Config; storage: Storage | null; rateLimiter: RateLimiter | null }
+  | { config: Config; storage: Storage | null; rateLimiter: RateLimiter | null; authUsers: AuthUserCache }
   | { error: ConfigError };
 
 // Config and the S3 client are per isolate (the env object is stable across requests);
@@ -32,7 +33,12 @@ function isolateState(env: WorkerEnv): IsolateState {
       if (!env.HYPERDRIVE?.connectionString && !config.databaseUrl) {
         throw new ConfigError([{ variable: 'DATABASE_URL', message: 'required on Workers (or a HYPERDRIVE binding)' }]);
       }
-      state = { config, storage: config.s3 ? createStorage(config.s3) : null, rateLimiter: rateLimiterFor(config) };
+      state = {
+        config,
+        storage: config.s3 ? createStorage(config.s3) : null,
+        rateLimiter: rateLimiterFor(config),
+        authUsers: new AuthUserCache(config.authCacheTtlSeconds),
+      };
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       state = { error };
@@ -47,7 +53,7 @@ const provider: ServicesProvider = {
     startedAt ??= Date.now();
     const state = isolateState(env as WorkerEnv);
     if ('error' in state) throw state.error;
-    const { config, storage, rateLimiter } = state;
+    const { config, storage, rateLimiter, authUsers } = state;
     const ctx = executionCtx();
     const logger = createLogger(config.logLevel, { runtime: 'workerd' });
     const url = (env as WorkerEnv).HYPERDRIVE?.connectionString ?? (config.databaseUrl as string);
@@ -62,6 +68,7 @@ const provider: ServicesProvider = {
       db: createDb(pool),
       storage,
       rateLimiter,
+      authUsers,
       logger,
       runtime: 'workerd',
       startedAt,

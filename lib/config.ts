@@ -158,6 +158,10 @@ const envSchema = z.object({
     emptyToUndefined,
     z.coerce.number({ error: 'expected a number' }).int().min(1000).max(10_000_000).default(DEFAULT_PBKDF2_ITERATIONS),
   ),
+  AUTH_CACHE_TTL: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number({ error: 'expected seconds (0 reads the user on every request)' }).min(0).max(60).default(2),
+  ),
   LOGIN_MAX_FAILURES: positiveInt(DEFAULT_LOGIN_THROTTLE.maxFailuresPerAccount),
   LOGIN_MAX_FAILURES_PER_IP: positiveInt(DEFAULT_LOGIN_THROTTLE.maxFailuresPerIp),
   LOGIN_WINDOW: duration(DEFAULT_LOGIN_THROTTLE.windowSeconds),
@@ -246,6 +250,8 @@ export type Config = {
   deployCommit: string | undefined;
   deployTime: string | undefined;
   auth: AuthPolicy;
+  /** Seconds a user's role/active state is remembered per process (AUTH_CACHE_TTL). */
+  authCacheTtlSeconds: number;
   /** THROTTLE_LIMIT requests per THROTTLE_TTL seconds; limit 0 turns it off. */
   rateLimit: { limit: number; windowSeconds: number };
   trustedProxies: AddressRange[];
@@ -329,6 +335,7 @@ export function parseConfig(env: RawEnv): Config {
         windowSeconds: e.LOGIN_WINDOW,
       },
     },
+    authCacheTtlSeconds: e.AUTH_CACHE_TTL,
     rateLimit: { limit: e.THROTTLE_LIMIT, windowSeconds: e.THROTTLE_TTL },
     trustedProxies: e.TRUSTED_PROXIES,
     corsOrigins: e.CORS_ORIGIN,

@@ -1,12 +1,30 @@
 // The whole Opsbase bundle as `npm start` runs it (config from env, embedded PGlite or
 // DATABASE_URL, migrations, every middleware), plus one JSON route the anchors also serve.
+
+import { requireAuth } from '../../functions/middleware/auth.ts';
 import { startNodeServer } from '../../functions/node.ts';
+import { hashPassword } from '../../lib/auth/password.ts';
 import { parseConfigOrExit } from '../../lib/config.ts';
+import { createUser, findUserByEmail } from '../../lib/users.ts';
 import { announceListening } from '../support/announce.ts';
-import { BENCH_JSON, BENCH_JSON_PATH } from '../support/payload.ts';
+import { BENCH_AUTH_JSON_PATH, BENCH_JSON, BENCH_JSON_PATH } from '../support/payload.ts';
 
 const server = await startNodeServer(parseConfigOrExit(process.env));
 // Registered after listen but before the port is announced, so no request has reached the router
 // yet (Hono builds its matcher on the first request). It sits behind every app.use() middleware.
 server.app.get(BENCH_JSON_PATH, (c) => c.json(BENCH_JSON));
+// The same JSON behind authentication (bearer token verified, user read from the database).
+server.app.get(BENCH_AUTH_JSON_PATH, requireAuth(), (c) => c.json(BENCH_JSON));
+// A user the auth bench logs in as, created through the same code as `opsbase user create`.
+if (process.env.BENCH_USER_EMAIL && process.env.BENCH_USER_PASSWORD) {
+  const { db, config } = server.services;
+  if (!(await findUserByEmail(db, process.env.BENCH_USER_EMAIL))) {
+    await createUser(db, {
+      email: process.env.BENCH_USER_EMAIL,
+      name: 'Bench User',
+      role: 'agent',
+      passwordHash: await hashPassword(process.env.BENCH_USER_PASSWORD, config.auth.password),
+    });
+  }
+}
 announceListening(server.port, () => server.close());

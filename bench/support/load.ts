@@ -20,6 +20,7 @@ export async function runLoad(options: {
   url: string;
   connections: number;
   durationSeconds: number;
+  headers?: Record<string, string>;
 }): Promise<LoadResult> {
   const latencies: number[] = [];
   const instance = autocannon({
@@ -27,6 +28,7 @@ export async function runLoad(options: {
     connections: options.connections,
     duration: options.durationSeconds,
     timeout: 10,
+    headers: options.headers,
   });
   instance.on('response', (_client, statusCode, _bytes, ms) => {
     if (statusCode >= 200 && statusCode < 300) latencies.push(ms);

@@ -2,3 +2,6 @@
 export const BENCH_JSON_PATH = '/api/bench/json';
 
 export const BENCH_JSON = { message: 'Hello, World!' };
+
+/** The same body behind requireAuth() (auth bench). */
+export const BENCH_AUTH_JSON_PATH = '/api/bench/auth-json';

@@ -37,18 +37,27 @@ function unauthorized(message: string): ApiError {
 
 /**
  * 401 without a valid token or for a deactivated/deleted user; 403 when the user's current role
- * lacks the permission. The role is read from the database, so a change applies at once.
+ * lacks the permission. Role and active state come from the database (through a cache of
+ * AUTH_CACHE_TTL seconds that this process invalidates on every change it makes).
  */
 export function requireAuth(permission?: Permission): MiddlewareHandler<AppEnv> {
   return async function requireAuth(c, next) {
     const claims = await accessClaims(c);
     if (!claims) throw unauthorized('authentication required');
-    const user = await findUserById(c.var.services.db, claims.userId);
-    if (!user?.is_active) throw unauthorized('account is not active');
+    const { db, authUsers } = c.var.services;
+    const user =
+      authUsers.peek(claims.userId) ??
+      (await authUsers.get(claims.userId, async (id) => {
+        const row = await findUserById(db, id);
+        return row
+          ? { userId: row.id, role: row.role, email: row.email, name: row.name, isActive: row.is_active }
+          : null;
+      }));
+    if (!user?.isActive) throw unauthorized('account is not active');
     if (permission && !can(user.role, permission)) {
       throw new ApiError(403, 'FORBIDDEN', `role ${user.role} may not ${permission}`);
     }
-    c.set('auth', { userId: user.id, role: user.role, email: user.email, name: user.name });
+    c.set('auth', { userId: user.userId, role: user.role, email: user.email, name: user.name });
     await next();
   };
 }
