@@ -92,6 +92,29 @@ describe.each(databaseKinds())('auth flow on %s', (kind) => {
     expect((await login(user.email, user.password)).status).toBe(401);
   });
 
+  it('with a long user cache, deactivation through the API still applies at once', async () => {
+    const cached = appFor({ DATABASE_URL: database.url, AUTH_CACHE_TTL: '60' });
+    try {
+      const admin = await seedUser(database.db, 'admin');
+      const user = await seedUser(database.db, 'agent');
+      const adminToken = (
+        await postJson(cached.app, '/api/auth/login', { email: admin.email, password: admin.password })
+      ).body.accessToken;
+      const token = (await postJson(cached.app, '/api/auth/login', { email: user.email, password: user.password })).body
+        .accessToken;
+      const asUser = () => cached.app.request('/api/auth/me', { headers: { authorization: `Bearer ${token}` } });
+      expect((await asUser()).status).toBe(200); // now cached as active
+      await cached.app.request(`/api/users/${user.id}`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ isActive: false }),
+      });
+      expect((await asUser()).status).toBe(401);
+    } finally {
+      await cached.close();
+    }
+  });
+
   it('a user may change their own name but not their role', async () => {
     const user = await seedUser(database.db, 'agent');
     const token = (await login(user.email, user.password)).body.accessToken;

@@ -6,7 +6,8 @@ import { createLogger } from '../../lib/logger.ts';
 
 /**
  * Defaults for every suite: a fixed secret, cheap PBKDF2 (the cost is covered by its own test and
- * the bench) and no API rate limit (the rate-limit suite turns it on).
+ * the bench), no API rate limit (the rate-limit suite turns it on) and no user cache (suites
+ * change users straight in the database; the cache has its own tests).
  */
 export const TEST_ENV = {
   NODE_ENV: 'test',
@@ -14,6 +15,7 @@ export const TEST_ENV = {
   JWT_SECRET: 'test-secret-test-secret-test-secret-0123',
   PASSWORD_ITERATIONS: '1000',
   THROTTLE_LIMIT: '0',
+  AUTH_CACHE_TTL: '0',
 } as const;
 
 /** The bundle with Node services built from an env map, as the Node entry builds them, for app.request() tests. */
