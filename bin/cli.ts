@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { cronCommand } from './commands/cron.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { userCommand } from './commands/user.ts';
 
@@ -12,5 +13,19 @@ const program = new Command('opsbase')
 
 program.addCommand(migrateCommand());
 program.addCommand(userCommand());
+program.addCommand(cronCommand());
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // One line a person can act on; the stack only when asked for (LOG_LEVEL=debug).
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`error: ${message}`);
+  if ((error as { code?: string }).code === '42P01') {
+    console.error(
+      'The database schema is behind this version: run `npx opsbase migrate latest` (npm run migration:run).',
+    );
+  }
+  if (process.env.LOG_LEVEL === 'debug' && error instanceof Error) console.error(error.stack);
+  process.exit(1);
+}

@@ -1,7 +1,9 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import { adminJobs } from './admin-jobs.ts';
 import { auth } from './auth.ts';
 import { createBase } from './base.ts';
 import type { AppEnv, ServicesProvider } from './context.ts';
+import { cron } from './cron.ts';
 import { docs } from './docs.ts';
 import { health } from './health.ts';
 import { users } from './users.ts';
@@ -12,6 +14,8 @@ export function createApp(provider: ServicesProvider): OpenAPIHono<AppEnv> {
   app.route('/', health);
   app.route('/', auth);
   app.route('/', users);
+  app.route('/', cron);
+  app.route('/', adminJobs);
   app.route('/', docs(app));
   return app;
 }

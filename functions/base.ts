@@ -43,12 +43,15 @@ export function createBase(provider: ServicesProvider): OpenAPIHono<AppEnv> {
 
   app.onError((error, c) => {
     const apiError = toApiError(error);
-    if (apiError.status >= 500) {
-      c.var.services?.logger.error('request failed', {
-        requestId: c.var.requestId,
-        method: c.req.method,
-        path: c.req.path,
-        error,
+    const fields = { requestId: c.var.requestId, method: c.req.method, path: c.req.path };
+    if (!(error instanceof ApiError) && apiError.status >= 500) {
+      // Unexpected: the stack goes to the log (never to the client).
+      c.var.services?.logger.error('request failed', { ...fields, error });
+    } else if (apiError.status >= 500) {
+      c.var.services?.logger.warn('request answered with a server error', {
+        ...fields,
+        code: apiError.code,
+        message: apiError.message,
       });
     }
     return errorResponse(c, apiError);

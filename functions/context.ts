@@ -15,6 +15,8 @@ export type Services = {
   storage: Storage | null;
   logger: Logger;
   runtime: RuntimeName;
+  /** This process or isolate, as job leases and logs name it (host:pid:random on Node). */
+  instanceId: string;
   startedAt: number;
   /** Users' current role and active state, briefly remembered (see AUTH_CACHE_TTL). */
   authUsers: AuthUserCache;

@@ -43,6 +43,11 @@ export function docs(app: OpenAPIHono<AppEnv>) {
     bearerFormat: 'JWT',
     description: 'An access token from POST /api/auth/login',
   });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'cronSecret', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'CRON_SECRET, for system cron and uptime tools calling /api/cron/*',
+  });
   let document: unknown;
   return new Hono<AppEnv>()
     .get('/api/openapi.json', (c) => {

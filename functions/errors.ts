@@ -24,6 +24,7 @@ export const ERROR_CODES = [
   'INTERNAL',
   'SERVICE_UNAVAILABLE',
   'CONFIG_INVALID',
+  'JOB_FAILED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type ServerType, serve } from '@hono/node-server';
@@ -10,11 +12,14 @@ import { AuthUserCache } from '../lib/auth/user-cache.ts';
 import { type Config, parseConfigOrExit } from '../lib/config.ts';
 import { createDb, createPool, type Db } from '../lib/db/connection.ts';
 import { migrateOrThrow } from '../lib/db/migrate.ts';
+import { JOBS } from '../lib/jobs/registry.ts';
+import { startScheduler } from '../lib/jobs/scheduler.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { rateLimiterFor } from '../lib/rate-limit.ts';
 import { createStorage } from '../lib/storage.ts';
 import { createApp } from './app.ts';
 import type { AppEnv, Services } from './context.ts';
+import { runnerDeps } from './jobs-http.ts';
 
 export type NodeServer = {
   url: string;
@@ -39,6 +44,7 @@ export function nodeServices(config: Config, db: Db, logger: Logger): { services
     authUsers: new AuthUserCache(config.authCacheTtlSeconds),
     logger,
     runtime: 'node',
+    instanceId: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
     startedAt: Date.now(),
     assets: readPackageAsset,
     defer(work) {
@@ -80,6 +86,7 @@ async function readPackageAsset(name: string): Promise<Response | null> {
 /** Starts the bundle on Node: pool, optional migrations, storage, the HTTP server. */
 export async function startNodeServer(config: Config, options: { logger?: Logger } = {}): Promise<NodeServer> {
   const logger = options.logger ?? createLogger(config.logLevel, { runtime: 'node' });
+  // A stack: each step is added in front, so teardown runs in reverse order of setup.
   const cleanup: (() => Promise<void> | void)[] = [];
   try {
     let databaseUrl = config.databaseUrl;
@@ -88,12 +95,12 @@ export async function startNodeServer(config: Config, options: { logger?: Logger
       const { lockDataDir } = await import('../local/data-dir-lock.ts');
       const { startEmbeddedPostgres } = await import('../local/embedded-postgres.ts');
       const lock = lockDataDir(resolve(config.dataDir));
-      cleanup.push(() => lock.release());
+      cleanup.unshift(() => lock.release());
       const embedded = await startEmbeddedPostgres({
         dataDir: join(resolve(config.dataDir), 'pg'),
         port: config.localPgPort,
       });
-      cleanup.push(() => embedded.stop());
+      cleanup.unshift(() => embedded.stop());
       databaseUrl = embedded.url;
       logger.info('embedded postgres started', { dataDir: config.dataDir, url: embedded.url });
     }
@@ -114,6 +121,8 @@ export async function startNodeServer(config: Config, options: { logger?: Logger
     const { services, drain } = nodeServices(config, db, logger);
     const app = createApp({ acquire: () => services });
     const server = await listen(app, config);
+    const scheduler = config.jobs.scheduler ? startScheduler(runnerDeps(services), JOBS, logger) : undefined;
+    if (scheduler) cleanup.unshift(() => scheduler.stop());
     const port = (server.address() as AddressInfo).port;
     const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
 

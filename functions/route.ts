@@ -2,9 +2,10 @@ import { createRoute, type RouteConfig } from '@hono/zod-openapi';
 import type { Permission } from '../lib/auth/permissions.ts';
 import { ErrorEnvelopeSchema } from './errors.ts';
 import { requireAuth } from './middleware/auth.ts';
+import { requireCronSecret } from './middleware/cron-secret.ts';
 
-/** Who may call a route: anyone, any signed-in user, or holders of a permission. */
-export type Access = 'public' | 'authenticated' | Permission;
+/** Who may call a route: anyone, any signed-in user, holders of a permission, or system cron (CRON_SECRET). */
+export type Access = 'public' | 'authenticated' | 'cron' | Permission;
 
 export const ACCESS_EXTENSION = 'x-opsbase-access';
 
@@ -14,10 +15,16 @@ export const ACCESS_EXTENSION = 'x-opsbase-access';
  */
 export function route<const R extends Omit<RouteConfig, 'middleware' | 'security'>>(access: Access, config: R) {
   const isPublic = access === 'public';
+  const middleware =
+    access === 'public'
+      ? []
+      : access === 'cron'
+        ? [requireCronSecret()]
+        : [requireAuth(access === 'authenticated' ? undefined : access)];
   return createRoute({
     ...config,
-    ...(isPublic ? {} : { security: [{ bearerAuth: [] }] }),
-    middleware: isPublic ? [] : [requireAuth(access === 'authenticated' ? undefined : access)],
+    ...(isPublic ? {} : { security: [{ [access === 'cron' ? 'cronSecret' : 'bearerAuth']: [] }] }),
+    middleware,
     [ACCESS_EXTENSION]: access,
   } as R & { middleware: ReturnType<typeof requireAuth>[] });
 }

@@ -1,11 +1,15 @@
 import { AuthUserCache } from '../lib/auth/user-cache.ts';
 import { type Config, ConfigError, parseConfig } from '../lib/config.ts';
 import { createDb, createPool } from '../lib/db/connection.ts';
+import { JOBS } from '../lib/jobs/registry.ts';
+import { runJob } from '../lib/jobs/runner.ts';
+import { slotOf } from '../lib/jobs/schedule.ts';
 import { createLogger } from '../lib/logger.ts';
 import { type RateLimiter, rateLimiterFor } from '../lib/rate-limit.ts';
 import { createStorage, type Storage } from '../lib/storage.ts';
 import { createApp } from './app.ts';
 import type { ExecutionLike, ServicesProvider } from './context.ts';
+import { runnerDeps } from './jobs-http.ts';
 
 export type WorkerEnv = Record<string, unknown> & {
   /** A Hyperdrive binding; when present its connection string wins over DATABASE_URL. */
@@ -24,6 +28,7 @@ const isolates = new WeakMap<object, IsolateState>();
 // Workers freeze the clock at module scope (Date.now() is 0 there), so the isolate's start is
 // taken at its first request.
 let startedAt: number | undefined;
+const instanceId = `workerd:${crypto.randomUUID().slice(0, 8)}`;
 
 function isolateState(env: WorkerEnv): IsolateState {
   let state = isolates.get(env);
@@ -71,6 +76,7 @@ const provider: ServicesProvider = {
       authUsers,
       logger,
       runtime: 'workerd',
+      instanceId,
       startedAt,
       assets: async (name) => {
         const assets = (env as WorkerEnv).ASSETS;
@@ -91,11 +97,27 @@ const provider: ServicesProvider = {
 
 const app = createApp(provider);
 
-/** The Workers module: `export default { fetch }` (scheduled() joins with the job engine). */
+/** The Workers module: fetch for HTTP, scheduled for wrangler.toml's [triggers] crons. */
 type WorkerHandler = {
   fetch(request: Request, env: WorkerEnv, ctx: ExecutionLike & { passThroughOnException?(): void }): Promise<Response>;
+  scheduled(controller: { cron: string; scheduledTime: number }, env: WorkerEnv, ctx: ExecutionLike): Promise<void>;
 };
 
 export default {
   fetch: async (request, env, ctx) => app.fetch(request, env, ctx as Parameters<typeof app.fetch>[2]),
+  /**
+   * Runs every job whose schedule is this trigger's cron, for the slot of its scheduledTime: a
+   * retried delivery of the same event finds the slot taken and runs nothing.
+   */
+  async scheduled(controller, env, ctx) {
+    const services = await provider.acquire({ env, executionCtx: () => ctx });
+    try {
+      const scheduledFor = slotOf(new Date(controller.scheduledTime));
+      const due = JOBS.filter((job) => job.schedule === controller.cron);
+      if (due.length === 0) services.logger.warn('no job has this cron schedule', { cron: controller.cron });
+      await Promise.all(due.map((job) => runJob(runnerDeps(services), job, { kind: 'schedule', scheduledFor })));
+    } finally {
+      provider.release?.(services);
+    }
+  },
 } satisfies WorkerHandler;

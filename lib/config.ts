@@ -144,6 +144,16 @@ const envSchema = z.object({
 
   HEALTH_TIMEOUT_MS: positiveInt(2500),
 
+  CRON_SECRET: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .refine((v) => v.length >= 16, 'must be at least 16 characters (openssl rand -base64 32)')
+      .optional(),
+  ),
+  ENABLE_SCHEDULED_TASKS: z.preprocess(emptyToUndefined, z.string().optional()),
+  CRON_LOG_RETENTION_DAYS: positiveInt(30),
+
   JWT_SECRET: z.preprocess(
     emptyToUndefined,
     z
@@ -250,6 +260,13 @@ export type Config = {
   deployCommit: string | undefined;
   deployTime: string | undefined;
   auth: AuthPolicy;
+  jobs: {
+    /** Bearer secret of POST /api/cron/:job; undefined disables HTTP triggers (503). */
+    cronSecret: string | undefined;
+    /** Run the in-process scheduler (Node). */
+    scheduler: boolean;
+    cronLogRetentionDays: number;
+  };
   /** Seconds a user's role/active state is remembered per process (AUTH_CACHE_TTL). */
   authCacheTtlSeconds: number;
   /** THROTTLE_LIMIT requests per THROTTLE_TTL seconds; limit 0 turns it off. */
@@ -284,6 +301,10 @@ export function parseConfig(env: RawEnv): Config {
   const databaseUrl = e.DATABASE_URL ?? databaseUrlFromParts(e, problems);
   const migrateOnStart = booleanFlag(e.NODE_ENV !== 'production').safeParse(e.MIGRATE_ON_START);
   if (!migrateOnStart.success) problems.push({ variable: 'MIGRATE_ON_START', message: 'expected true or false' });
+  // The in-process scheduler: on for `npm run dev`, off elsewhere unless asked (system cron or
+  // Workers cron triggers call the jobs instead).
+  const scheduler = booleanFlag(e.NODE_ENV === 'development').safeParse(e.ENABLE_SCHEDULED_TASKS);
+  if (!scheduler.success) problems.push({ variable: 'ENABLE_SCHEDULED_TASKS', message: 'expected true or false' });
   if (Boolean(e.S3_ACCESS_KEY_ID) !== Boolean(e.S3_SECRET_ACCESS_KEY)) {
     problems.push({
       variable: e.S3_ACCESS_KEY_ID ? 'S3_SECRET_ACCESS_KEY' : 'S3_ACCESS_KEY_ID',
@@ -334,6 +355,11 @@ export function parseConfig(env: RawEnv): Config {
         maxFailuresPerIp: e.LOGIN_MAX_FAILURES_PER_IP,
         windowSeconds: e.LOGIN_WINDOW,
       },
+    },
+    jobs: {
+      cronSecret: e.CRON_SECRET,
+      scheduler: scheduler.data ?? false,
+      cronLogRetentionDays: e.CRON_LOG_RETENTION_DAYS,
     },
     authCacheTtlSeconds: e.AUTH_CACHE_TTL,
     rateLimit: { limit: e.THROTTLE_LIMIT, windowSeconds: e.THROTTLE_TTL },

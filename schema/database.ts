@@ -52,6 +52,33 @@ export interface RateLimitCountersTable {
   count: number;
 }
 
+export type JobStatus = 'running' | 'success' | 'error' | 'skipped';
+export type JobTrigger = 'schedule' | 'http' | 'manual';
+
+export interface CronJobLogsTable {
+  id: Generated<number>;
+  job_name: string;
+  status: JobStatus;
+  trigger: JobTrigger;
+  scheduled_for: Date | null;
+  started_at: Generated<Date>;
+  finished_at: Date | null;
+  duration_ms: number | null;
+  records_processed: number | null;
+  message: string | null;
+  error: string | null;
+  runtime: string;
+  holder: string;
+}
+export type CronJobLog = Selectable<CronJobLogsTable>;
+
+export interface JobLocksTable {
+  job_name: string;
+  holder: string;
+  locked_until: Date;
+  acquired_at: Generated<Date>;
+}
+
 /** Every table Opsbase owns, as Kysely sees it. */
 export interface Database {
   app_settings: AppSettingsTable;
@@ -59,4 +86,6 @@ export interface Database {
   refresh_tokens: RefreshTokensTable;
   login_throttles: LoginThrottlesTable;
   rate_limit_counters: RateLimitCountersTable;
+  cron_job_logs: CronJobLogsTable;
+  job_locks: JobLocksTable;
 }

@@ -1,0 +1,20 @@
+import { logCleanup } from './log-cleanup.ts';
+import type { JobDefinition } from './types.ts';
+
+/**
+ * Every job, in one place. wrangler.toml's [triggers], the in-process scheduler and
+ * `opsbase cron crontab` all come from this list (a test fails if wrangler.toml drifts).
+ */
+export const JOBS: readonly JobDefinition[] = [logCleanup];
+
+export const JOB_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
+
+/** By name or by one of its aliases (`cleanup` -> log_cleanup). */
+export function findJob(nameOrAlias: string, jobs: readonly JobDefinition[] = JOBS): JobDefinition | undefined {
+  return jobs.find((job) => job.name === nameOrAlias || job.aliases?.includes(nameOrAlias));
+}
+
+/** The distinct cron expressions, for wrangler.toml's [triggers] crons. */
+export function scheduleSet(jobs: readonly JobDefinition[] = JOBS): string[] {
+  return [...new Set(jobs.map((job) => job.schedule))];
+}

@@ -1,0 +1,121 @@
+import type { Config } from '../config.ts';
+import type { Db } from '../db/connection.ts';
+import type { Logger } from '../logger.ts';
+import type { Storage } from '../storage.ts';
+import { closeRunsOfOtherHolders, finishRun, insertRun, leaseJob, releaseJob, toJobRun } from './repository.ts';
+import type { JobDefinition, JobRun, TriggerSpec } from './types.ts';
+
+export type RunnerDeps = {
+  db: Db;
+  config: Config;
+  storage: Storage | null;
+  logger: Logger;
+  runtime: string;
+  /** Who holds the lease while running: host, process and a random part. */
+  holder: string;
+};
+
+/**
+ * success / error: the run happened and is recorded. skipped: another run holds the lease
+ * (recorded). duplicate: this scheduled slot already has a run (a retried event, or another
+ * replica fired the same schedule), so nothing was recorded.
+ */
+export type RunOutcome = { outcome: 'success' | 'error' | 'skipped' | 'duplicate'; run: JobRun | null };
+
+/** Margin on top of the timeout before a crashed holder's lease may be taken over. */
+const LEASE_MARGIN_MS = 30_000;
+
+/**
+ * The one path every trigger takes: lease, `running` row, handler under a timeout, outcome,
+ * release. A held lease is recorded as skipped; a second delivery of a scheduled slot is a
+ * no-op, so a retried scheduled event never runs a job twice.
+ */
+export async function runJob(deps: RunnerDeps, job: JobDefinition, trigger: TriggerSpec): Promise<RunOutcome> {
+  const { db, logger } = deps;
+  const scheduledFor = trigger.scheduledFor ?? null;
+  const lease = await leaseJob(db, job.name, deps.holder, job.timeoutMs + LEASE_MARGIN_MS);
+  if (!lease.acquired) {
+    const skipped = await insertRun(db, {
+      jobName: job.name,
+      status: 'skipped',
+      trigger: trigger.kind,
+      scheduledFor,
+      runtime: deps.runtime,
+      holder: deps.holder,
+      message: `another run holds the lease (${lease.holder}, until ${lease.lockedUntil.toISOString()})`,
+    });
+    logger.info('job skipped: lease held', { job: job.name, holder: lease.holder });
+    return skipped ? { outcome: 'skipped', run: toJobRun(skipped) } : { outcome: 'duplicate', run: null };
+  }
+
+  try {
+    // We hold the lease, so any other row still `running` for this job belongs to a dead process.
+    await closeRunsOfOtherHolders(db, job.name, deps.holder);
+    const started = await insertRun(db, {
+      jobName: job.name,
+      status: 'running',
+      trigger: trigger.kind,
+      scheduledFor,
+      runtime: deps.runtime,
+      holder: deps.holder,
+    });
+    if (!started) return { outcome: 'duplicate', run: null };
+
+    const startedAt = performance.now();
+    const controller = new AbortController();
+    let outcome: {
+      status: 'success' | 'error';
+      recordsProcessed: number | null;
+      message: string | null;
+      error: string | null;
+    };
+    try {
+      const result = await withTimeout(
+        job.handler({
+          db,
+          config: deps.config,
+          storage: deps.storage,
+          logger: logger.child({ job: job.name }),
+          signal: controller.signal,
+          options: trigger.options ?? {},
+        }),
+        job.timeoutMs,
+        controller,
+      );
+      outcome = { status: 'success', recordsProcessed: result.recordsProcessed, message: result.message, error: null };
+    } catch (error) {
+      outcome = { status: 'error', recordsProcessed: null, message: null, error: describe(error) };
+      logger.warn('job failed', { job: job.name, error: outcome.error });
+    }
+    const finished = await finishRun(db, started.id, {
+      ...outcome,
+      durationMs: Math.round(performance.now() - startedAt),
+    });
+    return { outcome: outcome.status, run: toJobRun(finished) };
+  } finally {
+    await releaseJob(db, job.name, deps.holder).catch((error: Error) =>
+      logger.error('could not release job lease; it expires by itself', { job: job.name, error: error.message }),
+    );
+  }
+}
+
+class JobTimeoutError extends Error {
+  override name = 'JobTimeoutError';
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number, controller: AbortController): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new JobTimeoutError(`timed out after ${ms} ms`);
+      controller.abort(error);
+      reject(error);
+    }, ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}

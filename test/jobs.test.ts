@@ -1,0 +1,293 @@
+import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { parse as parseToml } from 'smol-toml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../lib/config.ts';
+import { logCleanup } from '../lib/jobs/log-cleanup.ts';
+import { JOBS, scheduleSet } from '../lib/jobs/registry.ts';
+import { type RunnerDeps, runJob } from '../lib/jobs/runner.ts';
+import type { JobDefinition } from '../lib/jobs/types.ts';
+import { createLogger } from '../lib/logger.ts';
+import { appFor, TEST_ENV } from './support/app.ts';
+import { createTestDatabase, databaseKinds, type TestDatabase } from './support/database.ts';
+import { ROOT } from './support/paths.ts';
+import { waitFor } from './support/processes.ts';
+
+const job = (overrides: Partial<JobDefinition>): JobDefinition => ({
+  name: 'test_job',
+  schedule: '*/5 * * * *',
+  timeoutMs: 5_000,
+  description: 'a job for tests',
+  handler: async () => ({ recordsProcessed: 3, message: 'ok' }),
+  ...overrides,
+});
+
+describe.each(databaseKinds())('job runner on %s', (kind) => {
+  let database: TestDatabase;
+  let deps: RunnerDeps;
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+    deps = {
+      db: database.db,
+      config: parseConfig({ ...TEST_ENV, DATABASE_URL: database.url }),
+      storage: null,
+      logger: createLogger('error'),
+      runtime: 'node',
+      holder: 'test-holder',
+    };
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  const rowsOf = (name: string) =>
+    database.db.selectFrom('cron_job_logs').selectAll().where('job_name', '=', name).orderBy('id').execute();
+  const lockOf = (name: string) =>
+    database.db.selectFrom('job_locks').selectAll().where('job_name', '=', name).executeTakeFirst();
+
+  it('records a success with duration, records processed, trigger and runtime, and releases the lease', async () => {
+    const result = await runJob(deps, job({ name: 'ok_job' }), { kind: 'manual' });
+    expect(result.outcome).toBe('success');
+    expect(result.run).toMatchObject({
+      status: 'success',
+      recordsProcessed: 3,
+      message: 'ok',
+      trigger: 'manual',
+      runtime: 'node',
+    });
+    const [row] = await rowsOf('ok_job');
+    expect(row?.status).toBe('success');
+    expect(row?.duration_ms).toBeGreaterThanOrEqual(0);
+    expect(row?.finished_at).toBeInstanceOf(Date);
+    expect(await lockOf('ok_job')).toBeUndefined();
+  });
+
+  it('records an error with its message and releases the lease', async () => {
+    const failing = job({
+      name: 'failing_job',
+      handler: async () => {
+        throw new Error('source answered 502');
+      },
+    });
+    const result = await runJob(deps, failing, { kind: 'http' });
+    expect(result.outcome).toBe('error');
+    expect(result.run).toMatchObject({ status: 'error', error: 'source answered 502', trigger: 'http' });
+    expect(await lockOf('failing_job')).toBeUndefined();
+  });
+
+  it('stops a run at its timeout: the row says timed out and the lease is released', async () => {
+    let aborted = false;
+    const slow = job({
+      name: 'slow_job',
+      timeoutMs: 200,
+      handler: ({ signal }) =>
+        new Promise((_, reject) =>
+          signal.addEventListener('abort', () => {
+            aborted = true;
+            reject(signal.reason);
+          }),
+        ),
+    });
+    const result = await runJob(deps, slow, { kind: 'manual' });
+    expect(result.run).toMatchObject({ status: 'error', error: 'timed out after 200 ms' });
+    expect(aborted).toBe(true);
+    expect(await lockOf('slow_job')).toBeUndefined();
+  });
+
+  it('records skipped when another holder has the lease', async () => {
+    await database.db
+      .insertInto('job_locks')
+      .values({ job_name: 'busy_job', holder: 'other-host:1:abc', locked_until: sql`now() + interval '1 minute'` })
+      .execute();
+    let ran = false;
+    const result = await runJob(
+      deps,
+      job({ name: 'busy_job', handler: async () => ((ran = true), { recordsProcessed: 0, message: '' }) }),
+      {
+        kind: 'manual',
+      },
+    );
+    expect(result.outcome).toBe('skipped');
+    expect(ran).toBe(false);
+    expect(result.run?.message).toContain('other-host:1:abc');
+    expect((await lockOf('busy_job'))?.holder).toBe('other-host:1:abc'); // not stolen
+  });
+
+  it('takes over an expired lease', async () => {
+    await database.db
+      .insertInto('job_locks')
+      .values({ job_name: 'stale_job', holder: 'dead-host:9:zzz', locked_until: sql`now() - interval '1 second'` })
+      .execute();
+    expect((await runJob(deps, job({ name: 'stale_job' }), { kind: 'manual' })).outcome).toBe('success');
+  });
+
+  it('runs a scheduled slot once: the same scheduled time delivered again does nothing', async () => {
+    let runs = 0;
+    const counted = job({ name: 'slot_job', handler: async () => ((runs += 1), { recordsProcessed: 0, message: '' }) });
+    const scheduledFor = new Date('2026-11-23T10:05:00Z');
+    expect((await runJob(deps, counted, { kind: 'schedule', scheduledFor })).outcome).toBe('success');
+    expect((await runJob(deps, counted, { kind: 'schedule', scheduledFor })).outcome).toBe('duplicate');
+    expect(runs).toBe(1);
+    expect(await rowsOf('slot_job')).toHaveLength(1);
+  });
+
+  it('closes the run of a SIGKILLed process as "interrupted" once its lease has expired', async () => {
+    const child = fork(join(ROOT, 'test/fixtures/job-child.ts'), ['killed-holder', 'slow', '-'], {
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, DATABASE_URL: database.url },
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    await new Promise<void>((resolve) => child.on('message', (m: { started?: boolean }) => m.started && resolve()));
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    const [left] = await rowsOf('child_job');
+    expect(left?.status).toBe('running');
+    // While the lease is live nothing may touch the row; then time passes and it expires.
+    expect((await runJob(deps, job({ name: 'child_job' }), { kind: 'manual' })).outcome).toBe('skipped');
+    await database.db
+      .updateTable('job_locks')
+      .set({ locked_until: sql`now() - interval '1 second'` })
+      .where('job_name', '=', 'child_job')
+      .execute();
+    expect((await runJob(deps, job({ name: 'child_job' }), { kind: 'manual' })).outcome).toBe('success');
+    const closed = (await rowsOf('child_job')).find((r) => r.id === left?.id);
+    expect(closed?.status).toBe('error');
+    expect(closed?.error).toMatch(/^interrupted/);
+  });
+
+  it('two processes firing the same schedule give exactly one success', async () => {
+    const slot = '2026-11-23T11:00:00.000Z';
+    const outcomes = await Promise.all(
+      ['replica-a', 'replica-b'].map(
+        (holder) =>
+          new Promise<string>((resolve, reject) => {
+            const child = fork(join(ROOT, 'test/fixtures/job-child.ts'), [holder, 'quick', slot], {
+              execArgv: ['--import', 'tsx'],
+              env: { ...process.env, DATABASE_URL: database.url },
+              stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+            });
+            child.on('message', (m: { outcome?: string }) => m.outcome && resolve(m.outcome));
+            child.once('exit', (code) => code !== 0 && reject(new Error(`child exited ${code}`)));
+          }),
+      ),
+    );
+    expect(outcomes.filter((o) => o === 'success')).toHaveLength(1);
+    const slotRows = await database.db
+      .selectFrom('cron_job_logs')
+      .selectAll()
+      .where('job_name', '=', 'child_job')
+      .where('scheduled_for', '=', new Date(slot))
+      .execute();
+    expect(slotRows.map((r) => r.status)).toEqual(['success']);
+  });
+
+  it('log_cleanup deletes exactly the runs past retention, and a second run deletes nothing', async () => {
+    await database.db.deleteFrom('cron_job_logs').execute();
+    const insert = (daysAgo: number) =>
+      database.db
+        .insertInto('cron_job_logs')
+        .values({
+          job_name: 'history',
+          status: 'success',
+          trigger: 'schedule',
+          started_at: sql`now() - make_interval(days => ${daysAgo})`,
+          runtime: 'node',
+          holder: 'h',
+        })
+        .execute();
+    for (const daysAgo of [45, 31, 29, 1]) await insert(daysAgo);
+    const first = await runJob(deps, logCleanup, { kind: 'manual' });
+    expect(first.outcome).toBe('success');
+    const left = await database.db
+      .selectFrom('cron_job_logs')
+      .select('job_name')
+      .where('job_name', '=', 'history')
+      .execute();
+    expect(left).toHaveLength(2);
+    expect(first.run?.message).toMatch(/^deleted 2 job runs/);
+    const second = await runJob(deps, logCleanup, { kind: 'manual' });
+    expect(second.run?.message).toMatch(/^deleted 0 job runs/);
+  });
+});
+
+describe.each(databaseKinds())('POST /api/cron/:job on %s', (kind) => {
+  let database: TestDatabase;
+  let harness: ReturnType<typeof appFor>;
+  const secret = 'cron-secret-for-tests-0123456789';
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+    harness = appFor({ DATABASE_URL: database.url, CRON_SECRET: secret });
+  });
+  afterAll(async () => {
+    await harness?.close();
+    await database?.drop();
+  });
+  const trigger = (path: string, headers: Record<string, string | undefined> = { authorization: `Bearer ${secret}` }) =>
+    harness.app.request(path, { method: 'POST', headers: headers as Record<string, string> });
+
+  it("runs the plan's /api/cron/cleanup and answers 200 with the run", async () => {
+    const res = await trigger('/api/cron/cleanup');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ jobName: 'log_cleanup', status: 'success', trigger: 'http' });
+  });
+
+  it('answers 401 for a missing or wrong secret, with the envelope', async () => {
+    for (const headers of [{}, { authorization: 'Bearer wrong-secret-wrong-secret' }, { authorization: secret }]) {
+      const res = await trigger('/api/cron/cleanup', headers);
+      expect(res.status).toBe(401);
+      expect((await res.json()).error.code).toBe('UNAUTHORIZED');
+    }
+  });
+
+  it('answers 404 for an unknown job and 400 for a malformed name', async () => {
+    const unknown = await trigger('/api/cron/no_such_job');
+    expect(unknown.status).toBe(404);
+    expect((await unknown.json()).error.code).toBe('NOT_FOUND');
+    const malformed = await trigger('/api/cron/Bad%20Name!');
+    expect(malformed.status).toBe(400);
+    expect((await malformed.json()).error.code).toBe('VALIDATION_FAILED');
+  });
+
+  it('answers 409 when the lease is held', async () => {
+    await database.db
+      .insertInto('job_locks')
+      .values({ job_name: 'log_cleanup', holder: 'elsewhere', locked_until: sql`now() + interval '1 minute'` })
+      .execute();
+    const res = await trigger('/api/cron/log_cleanup');
+    expect(res.status).toBe(409);
+    expect((await res.json()).error.details).toMatchObject({ status: 'skipped' });
+    await database.db.deleteFrom('job_locks').execute();
+  });
+
+  it('is off (503) when CRON_SECRET is unset', async () => {
+    const off = appFor({ DATABASE_URL: database.url });
+    try {
+      const res = await off.app.request('/api/cron/cleanup', {
+        method: 'POST',
+        headers: { authorization: 'Bearer x' },
+      });
+      expect(res.status).toBe(503);
+      expect((await res.json()).error.message).toMatch(/CRON_SECRET/);
+    } finally {
+      await off.close();
+    }
+  });
+});
+
+describe('the job registry', () => {
+  it("is what wrangler.toml's cron triggers say", () => {
+    const toml = parseToml(readFileSync(join(ROOT, 'wrangler.toml'), 'utf8')) as { triggers?: { crons?: string[] } };
+    expect([...(toml.triggers?.crons ?? [])].sort()).toEqual(scheduleSet().sort());
+  });
+
+  it('has unique names and aliases, valid schedules and positive timeouts', () => {
+    const names = JOBS.flatMap((j) => [j.name, ...(j.aliases ?? [])]);
+    expect(new Set(names).size).toBe(names.length);
+    for (const j of JOBS) {
+      expect(j.timeoutMs).toBeGreaterThan(0);
+      expect(j.name).toMatch(/^[a-z][a-z0-9_]*$/);
+    }
+  });
+});
