@@ -71,7 +71,7 @@ function printBanner(
           admin.generated
             ? `  Admin login (shown once): ${admin.email} / ${admin.password}`
             : `  Admin login: ${admin.email} (password from ADMIN_PASSWORD)`,
-          '  Change it with: npx opsbase user set-password --email ' + admin.email,
+          `  Change it with: npx opsbase user set-password --email ${admin.email}`,
         ]
       : []),
     '',

@@ -13,7 +13,6 @@ import { createLogger } from '../lib/logger.ts';
 import { appFor, TEST_ENV } from './support/app.ts';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/database.ts';
 import { ROOT } from './support/paths.ts';
-import { waitFor } from './support/processes.ts';
 
 const job = (overrides: Partial<JobDefinition>): JobDefinition => ({
   name: 'test_job',
@@ -104,7 +103,13 @@ describe.each(databaseKinds())('job runner on %s', (kind) => {
     let ran = false;
     const result = await runJob(
       deps,
-      job({ name: 'busy_job', handler: async () => ((ran = true), { recordsProcessed: 0, message: '' }) }),
+      job({
+        name: 'busy_job',
+        handler: async () => {
+          ran = true;
+          return { recordsProcessed: 0, message: '' };
+        },
+      }),
       {
         kind: 'manual',
       },
@@ -125,7 +130,13 @@ describe.each(databaseKinds())('job runner on %s', (kind) => {
 
   it('runs a scheduled slot once: the same scheduled time delivered again does nothing', async () => {
     let runs = 0;
-    const counted = job({ name: 'slot_job', handler: async () => ((runs += 1), { recordsProcessed: 0, message: '' }) });
+    const counted = job({
+      name: 'slot_job',
+      handler: async () => {
+        runs += 1;
+        return { recordsProcessed: 0, message: '' };
+      },
+    });
     const scheduledFor = new Date('2026-11-23T10:05:00Z');
     expect((await runJob(deps, counted, { kind: 'schedule', scheduledFor })).outcome).toBe('success');
     expect((await runJob(deps, counted, { kind: 'schedule', scheduledFor })).outcome).toBe('duplicate');

@@ -29,7 +29,12 @@ describe('AuthUserCache', () => {
   it('with TTL 0 reads every time', async () => {
     const cache = new AuthUserCache(0);
     let loads = 0;
-    for (let i = 0; i < 3; i++) await cache.get('u1', async () => (loads++, alice));
+    for (let i = 0; i < 3; i++) {
+      await cache.get('u1', async () => {
+        loads++;
+        return alice;
+      });
+    }
     expect(loads).toBe(3);
   });
 
