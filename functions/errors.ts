@@ -4,6 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { RefreshTokenError } from '../lib/auth/refresh-tokens.ts';
 import { LoginError } from '../lib/auth/service.ts';
+import { ConfigError } from '../lib/config.ts';
 import { ConflictError, DependencyUnavailableError, isDatabaseUnavailable, NotFoundError } from '../lib/errors.ts';
 import { InvalidCursorError } from '../lib/pagination.ts';
 import { TimeoutError } from '../lib/runtime.ts';
@@ -93,6 +94,10 @@ export function toApiError(error: unknown): ApiError {
   if (error instanceof HTTPException) {
     const code = CODE_BY_STATUS[error.status] ?? (error.status >= 500 ? 'INTERNAL' : 'BAD_REQUEST');
     return new ApiError(error.status as ContentfulStatusCode, code, error.message || defaultMessage(code));
+  }
+  if (error instanceof ConfigError) {
+    // Only reachable on Workers (Node refuses to start): the message names variables, never values.
+    return new ApiError(503, 'CONFIG_INVALID', error.message);
   }
   if (error instanceof LoginError) {
     return error.reason === 'throttled'

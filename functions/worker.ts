@@ -28,7 +28,8 @@ const isolates = new WeakMap<object, IsolateState>();
 // Workers freeze the clock at module scope (Date.now() is 0 there), so the isolate's start is
 // taken at its first request.
 let startedAt: number | undefined;
-const instanceId = `workerd:${crypto.randomUUID().slice(0, 8)}`;
+// Random values are also refused at module scope: the isolate's id is made at its first request.
+let instanceId: string | undefined;
 
 function isolateState(env: WorkerEnv): IsolateState {
   let state = isolates.get(env);
@@ -56,6 +57,7 @@ function isolateState(env: WorkerEnv): IsolateState {
 const provider: ServicesProvider = {
   acquire({ env, executionCtx }) {
     startedAt ??= Date.now();
+    instanceId ??= `workerd:${crypto.randomUUID().slice(0, 8)}`;
     const state = isolateState(env as WorkerEnv);
     if ('error' in state) throw state.error;
     const { config, storage, rateLimiter, authUsers } = state;

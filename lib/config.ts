@@ -230,6 +230,9 @@ const envSchema = z.object({
   DEPLOY_TIME: optionalString,
 });
 
+/** Every variable the schema reads, for checks that .env.example documents them all. */
+export const CONFIG_VARIABLES = Object.keys(envSchema.shape) as (keyof typeof envSchema.shape)[];
+
 export type Config = {
   nodeEnv: 'development' | 'production' | 'test';
   host: string;
@@ -275,6 +278,8 @@ export type Config = {
   corsOrigins: string[];
 };
 
+const SECRET_NAME = /SECRET|PASSWORD|TOKEN|KEY|DATABASE_URL/;
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
   readonly problems: { variable: string; message: string }[];
@@ -289,10 +294,12 @@ export function parseConfig(env: RawEnv): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(
-      parsed.error.issues.map((issue) => ({
-        variable: String(issue.path[0] ?? '(environment)'),
-        message: describeIssue(issue, env[String(issue.path[0])]),
-      })),
+      parsed.error.issues.map((issue) => {
+        const variable = String(issue.path[0] ?? '(environment)');
+        // Never repeat what a secret was set to, not even in an error.
+        const shown = SECRET_NAME.test(variable) ? undefined : env[variable];
+        return { variable, message: describeIssue(issue, shown) };
+      }),
     );
   }
   const e = parsed.data;
@@ -378,13 +385,27 @@ function databaseUrlFromParts(
     problems.push({ variable: 'DATABASE_NAME', message: 'required when DATABASE_HOST is set' });
     return undefined;
   }
-  const u = new URL('postgresql://placeholder');
-  u.hostname = e.DATABASE_HOST;
+  // The hostname setter ignores a value it cannot use and cuts one at a '/', so check it took
+  // (IPv6 addresses come back normalized).
+  const u = new URL('postgresql://');
+  const host = urlHost(e.DATABASE_HOST);
+  u.hostname = host;
+  if (!u.hostname || (u.hostname !== host && !host.startsWith('['))) {
+    problems.push({ variable: 'DATABASE_HOST', message: 'expected a host name, an IP address or a socket directory' });
+    return undefined;
+  }
   u.port = String(e.DATABASE_PORT);
   u.username = encodeURIComponent(e.DATABASE_USERNAME ?? 'postgres');
   if (e.DATABASE_PASSWORD) u.password = encodeURIComponent(e.DATABASE_PASSWORD);
   u.pathname = `/${encodeURIComponent(e.DATABASE_NAME)}`;
   return u.toString();
+}
+
+/** A bare IPv6 address needs brackets; a socket directory goes percent-encoded, as pg reads it. */
+function urlHost(host: string): string {
+  if (host.startsWith('/')) return encodeURIComponent(host);
+  if (host.includes(':') && !host.startsWith('[')) return `[${host}]`;
+  return host;
 }
 
 function describeIssue(issue: z.core.$ZodIssue, received: unknown): string {

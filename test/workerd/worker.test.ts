@@ -1,0 +1,148 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashPassword } from '../../lib/auth/password.ts';
+import { createUser } from '../../lib/users.ts';
+import { TEST_ENV } from '../support/app.ts';
+import { createTestDatabase, databaseKinds, type TestDatabase, withPort } from '../support/database.ts';
+import { startTestS3, type TestS3 } from '../support/s3.ts';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
+import { startWorker, type TestWorker } from '../support/worker.ts';
+
+const CRON_SECRET = 'cron-secret-for-workerd-tests-01';
+
+describe.each(databaseKinds())('the Worker under workerd, Postgres %s over TCP', (kind) => {
+  let database: TestDatabase;
+  let s3: TestS3;
+  let dbProxy: TcpProxy;
+  let s3Proxy: TcpProxy;
+  let worker: TestWorker;
+
+  beforeAll(async () => {
+    [database, s3] = await Promise.all([createTestDatabase(kind), startTestS3()]);
+    [dbProxy, s3Proxy] = await Promise.all([startTcpProxy(database.port), startTcpProxy(s3.port)]);
+    worker = await startWorker({
+      ...TEST_ENV,
+      DATABASE_URL: withPort(database.url, dbProxy.port),
+      ...s3.env,
+      S3_ENDPOINT: `http://127.0.0.1:${s3Proxy.port}`,
+      HEALTH_TIMEOUT_MS: '1500',
+      CRON_SECRET,
+    });
+  });
+  afterAll(async () => {
+    await worker?.dispose();
+    await Promise.all([dbProxy?.close(), s3Proxy?.close()]);
+    await Promise.all([database?.drop(), s3?.stop()]);
+  });
+
+  const health = async () => {
+    const res = await worker.fetch('/api/health');
+    return { status: res.status, body: await res.json() };
+  };
+
+  it('answers health 200 from workerd with database and storage up', async () => {
+    const r = await health();
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({
+      status: 'ok',
+      runtime: 'workerd',
+      info: { database: { status: 'up' }, storage: { status: 'up' } },
+    });
+    expect(r.body.uptimeSeconds).toBeLessThan(3600); // not measured from the frozen module clock
+  });
+
+  it('503 naming the database when it refuses, then storage, then 200 again without a restart', async () => {
+    dbProxy.setMode('refuse');
+    let r = await health();
+    expect(r.status).toBe(503);
+    expect(Object.keys(r.body.error)).toEqual(['database']);
+    dbProxy.setMode('pass');
+    s3Proxy.setMode('refuse');
+    r = await health();
+    expect(r.status).toBe(503);
+    expect(Object.keys(r.body.error)).toEqual(['storage']);
+    s3Proxy.setMode('pass');
+    r = await health();
+    expect(r.status).toBe(200);
+  });
+
+  it('logs in and answers /api/auth/me against the real database', async () => {
+    await createUser(database.db, {
+      email: 'worker-admin@example.com',
+      name: 'Worker Admin',
+      role: 'admin',
+      passwordHash: await hashPassword('worker-password-1', { iterations: 1000 }),
+    });
+    const login = await worker.fetch('/api/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'worker-admin@example.com', password: 'worker-password-1' }),
+    });
+    expect(login.status).toBe(200);
+    const session = await login.json();
+    const me = await worker.fetch('/api/auth/me', { headers: { authorization: `Bearer ${session.accessToken}` } });
+    expect(me.status).toBe(200);
+    expect(await me.json()).toMatchObject({ email: 'worker-admin@example.com', role: 'admin' });
+    const wrong = await worker.fetch('/api/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'worker-admin@example.com', password: 'nope-nope-nope' }),
+    });
+    expect(wrong.status).toBe(401);
+    expect((await wrong.json()).error.code).toBe('UNAUTHORIZED');
+  });
+
+  it('serves Swagger UI and its files from the bundle', async () => {
+    const page = await worker.fetch('/api/docs');
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('/api/docs/assets/swagger-ui-bundle.js');
+    const script = await worker.fetch('/api/docs/assets/swagger-ui-bundle.js');
+    expect(script.status).toBe(200);
+    expect((await script.text()).length).toBeGreaterThan(100_000);
+  });
+
+  it('runs a job through the HTTP trigger and records runtime workerd', async () => {
+    const res = await worker.fetch('/api/cron/cleanup', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${CRON_SECRET}` },
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ jobName: 'log_cleanup', status: 'success', runtime: 'workerd' });
+  });
+
+  it('the same scheduled event delivered twice runs the job once', async () => {
+    const scheduledTime = new Date('2026-11-24T03:00:00Z');
+    expect((await worker.scheduled('0 3 * * *', scheduledTime)).ok).toBe(true);
+    expect((await worker.scheduled('0 3 * * *', scheduledTime)).ok).toBe(true);
+    const rows = await database.db
+      .selectFrom('cron_job_logs')
+      .select(['status', 'trigger', 'runtime'])
+      .where('job_name', '=', 'log_cleanup')
+      .where('scheduled_for', '=', scheduledTime)
+      .execute();
+    expect(rows).toEqual([{ status: 'success', trigger: 'schedule', runtime: 'workerd' }]);
+    const total = await sql<{ n: number }>`select count(*) as n from cron_job_logs where trigger = 'schedule'`.execute(
+      database.db,
+    );
+    expect(total.rows[0]?.n).toBe(1);
+  });
+});
+
+describe('a Worker with bad configuration', () => {
+  let worker: TestWorker;
+  beforeAll(async () => {
+    worker = await startWorker({ JWT_SECRET: 'too-short' });
+  });
+  afterAll(async () => {
+    await worker?.dispose();
+  });
+
+  it('answers 503 CONFIG_INVALID naming the variables, never their values', async () => {
+    const res = await worker.fetch('/api/health');
+    expect(res.status).toBe(503);
+    const body = await res.json();
+    expect(body.error.code).toBe('CONFIG_INVALID');
+    expect(body.error.message).toContain('JWT_SECRET');
+    expect(body.error.message).not.toContain('too-short');
+  });
+});
