@@ -18,6 +18,11 @@ export const benches: Record<string, Bench> = {
       'authenticated JSON route vs the same route without auth (req/s ratio); login latency with the PBKDF2 cost',
     load: () => import('./auth.ts'),
   },
+  jobs: {
+    description:
+      'job runner overhead around an empty job (lease + log writes), p50/p99, beside one query round trip (BENCH_RUNS, default 500)',
+    load: () => import('./jobs.ts'),
+  },
   'cold-start': {
     description:
       'Node server spawn to first healthy /api/health on an existing data dir vs a hello app (BENCH_RUNS, default 5)',
