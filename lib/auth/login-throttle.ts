@@ -17,40 +17,22 @@ export const DEFAULT_LOGIN_THROTTLE: LoginThrottlePolicy = {
 
 const keysFor = (ip: string, email: string) => ({ ip: `ip:${ip}`, account: `ip-email:${ip}:${email}` });
 
-/** Whether a login attempt may proceed; when not, how many seconds until it may. */
-export async function checkLoginAllowed(
+/**
+ * Counts a login attempt as a failure before the password is checked, and refuses it when that
+ * takes the (IP, email) or the IP count past its limit. Counting first, in one upsert, is what
+ * holds under concurrency: attempts on every instance take turns on the rows, so a burst gets no
+ * more than the limit through, where a read-then-count let every attempt of a burst pass the read.
+ * A refused attempt is taken back; a window that has passed starts over.
+ */
+export async function countLoginAttempt(
   db: Db,
   ip: string,
   email: string,
   policy: LoginThrottlePolicy,
 ): Promise<{ allowed: true } | { allowed: false; retryAfterSeconds: number }> {
   const keys = keysFor(ip, email);
-  const rows = await db
-    .selectFrom('login_throttles')
-    .select(['key', 'failures', 'window_started_at'])
-    .where('key', 'in', [keys.ip, keys.account])
-    .execute();
-  const now = Date.now();
-  let retryAfter = 0;
-  for (const row of rows) {
-    const windowEnds = row.window_started_at.getTime() + policy.windowSeconds * 1000;
-    if (windowEnds <= now) continue;
-    const max = row.key === keys.ip ? policy.maxFailuresPerIp : policy.maxFailuresPerAccount;
-    if (row.failures >= max) retryAfter = Math.max(retryAfter, Math.ceil((windowEnds - now) / 1000));
-  }
-  return retryAfter > 0 ? { allowed: false, retryAfterSeconds: retryAfter } : { allowed: true };
-}
-
-/** Counts a failed attempt against both keys; a window that has passed starts over. */
-export async function recordLoginFailure(
-  db: Db,
-  ip: string,
-  email: string,
-  policy: LoginThrottlePolicy,
-): Promise<void> {
-  const keys = keysFor(ip, email);
   const windowStart = sql<Date>`now() - make_interval(secs => ${policy.windowSeconds})`;
-  await db
+  const counts = await db
     .insertInto('login_throttles')
     .values([
       { key: keys.ip, failures: 1, window_started_at: sql`now()` },
@@ -62,10 +44,39 @@ export async function recordLoginFailure(
         window_started_at: sql`case when login_throttles.window_started_at <= ${windowStart} then now() else login_throttles.window_started_at end`,
       }),
     )
+    .returning(['key', 'failures', 'window_started_at'])
     .execute();
+  const now = Date.now();
+  let retryAfter = 0;
+  for (const row of counts) {
+    const max = row.key === keys.ip ? policy.maxFailuresPerIp : policy.maxFailuresPerAccount;
+    if (row.failures <= max) continue;
+    const windowEnds = row.window_started_at.getTime() + policy.windowSeconds * 1000;
+    retryAfter = Math.max(retryAfter, 1, Math.ceil((windowEnds - now) / 1000));
+  }
+  if (retryAfter === 0) return { allowed: true };
+  await takeBackAttempt(db, [keys.ip, keys.account]);
+  return { allowed: false, retryAfterSeconds: retryAfter };
 }
 
-/** A successful login clears the (IP, email) count; the per-IP count stays. */
-export async function clearLoginFailures(db: Db, ip: string, email: string): Promise<void> {
-  await db.deleteFrom('login_throttles').where('key', '=', keysFor(ip, email).account).execute();
+/**
+ * A successful login: the attempt countLoginAttempt counted is taken back from the IP count, and
+ * the (IP, email) count is cleared.
+ */
+export async function recordLoginSuccess(db: Db, ip: string, email: string): Promise<void> {
+  const keys = keysFor(ip, email);
+  await db.deleteFrom('login_throttles').where('key', '=', keys.account).execute();
+  await takeBackAttempt(db, [keys.ip]);
+}
+
+async function takeBackAttempt(db: Db, keys: string[]): Promise<void> {
+  // A statement per key: one that locked both rows could deadlock with a concurrent upsert that
+  // takes them in the other order.
+  for (const key of keys) {
+    await db
+      .updateTable('login_throttles')
+      .set({ failures: sql`greatest(failures - 1, 0)` })
+      .where('key', '=', key)
+      .execute();
+  }
 }

@@ -1,12 +1,7 @@
 import type { User } from '../../schema/database.ts';
 import type { Db } from '../db/connection.ts';
 import { findUserByEmail, findUserById, normalizeEmail, type PublicUser, recordLogin, toPublicUser } from '../users.ts';
-import {
-  checkLoginAllowed,
-  clearLoginFailures,
-  type LoginThrottlePolicy,
-  recordLoginFailure,
-} from './login-throttle.ts';
+import { countLoginAttempt, type LoginThrottlePolicy, recordLoginSuccess } from './login-throttle.ts';
 import { decoyHash, hashPassword, type PasswordPolicy, verifyPassword } from './password.ts';
 import {
   issueRefreshToken,
@@ -59,7 +54,8 @@ export async function login(
   input: { email: string; password: string; ip: string },
 ): Promise<Session> {
   const email = normalizeEmail(input.email);
-  const gate = await checkLoginAllowed(db, input.ip, email, policy.throttle);
+  // Counted as a failure up front (see countLoginAttempt); a success takes it back.
+  const gate = await countLoginAttempt(db, input.ip, email, policy.throttle);
   if (!gate.allowed) throw new LoginError('throttled', gate.retryAfterSeconds);
 
   const user = await findUserByEmail(db, email);
@@ -68,11 +64,8 @@ export async function login(
     user?.password_hash ?? (await decoyFor(policy.password)),
     policy.password,
   );
-  if (!user || !check.ok || !user.is_active) {
-    await recordLoginFailure(db, input.ip, email, policy.throttle);
-    throw new LoginError('invalid_credentials');
-  }
-  await clearLoginFailures(db, input.ip, email);
+  if (!user || !check.ok || !user.is_active) throw new LoginError('invalid_credentials');
+  await recordLoginSuccess(db, input.ip, email);
   const rehash = check.needsRehash ? await hashPassword(input.password, policy.password) : undefined;
   await recordLogin(db, user.id, rehash);
   return startSession(db, policy, user);
