@@ -15,8 +15,6 @@ declare module 'vitest' {
   }
 }
 
-export const POSTGRES_TEMPLATE_DB = 'opsbase_test_template';
-
 /** Hash of the migrations, so a changed migration rebuilds the template. */
 function migrationsHash(): string {
   const hash = createHash('sha256');
@@ -43,34 +41,69 @@ async function pgliteTemplate(): Promise<string> {
   return dir;
 }
 
-/** On a real server: a migrated template database that suites clone with CREATE DATABASE ... TEMPLATE. */
-async function postgresTemplate(adminUrl: string): Promise<string> {
+/**
+ * On a real server: a migrated template database that suites clone with CREATE DATABASE ...
+ * TEMPLATE. Names carry this run's pid (opsbase_test_<pid>_...), so two runs on one server never
+ * touch each other's databases; what a killed run left behind is dropped once its pid is gone.
+ */
+async function postgresTemplate(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `opsbase_test_${process.pid}_template`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
-    const stale = await admin.query<{ datname: string }>(
+    const existing = await admin.query<{ datname: string }>(
       "select datname from pg_database where datname like 'opsbase_test_%'",
     );
-    for (const { datname } of stale.rows) {
-      await admin.query(`drop database if exists "${datname}" with (force)`);
+    for (const { datname } of existing.rows) {
+      const pid = Number(/^opsbase_test_(\d+)_/.exec(datname)?.[1]);
+      if (pid === process.pid || !Number.isInteger(pid) || !isAlive(pid)) {
+        await admin.query(`drop database if exists "${datname}" with (force)`);
+      }
     }
-    await admin.query(`create database "${POSTGRES_TEMPLATE_DB}"`);
+    await admin.query(`create database "${name}"`);
   } finally {
     await admin.end();
   }
   const url = new URL(adminUrl);
-  url.pathname = `/${POSTGRES_TEMPLATE_DB}`;
+  url.pathname = `/${name}`;
   const db = createDb(createPool(url.toString(), { max: 1 }));
   try {
     await migrateOrThrow(db);
   } finally {
     await db.destroy();
   }
-  return url.toString();
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      try {
+        const mine = await client.query<{ datname: string }>('select datname from pg_database where datname like $1', [
+          `opsbase_test_${process.pid}_%`,
+        ]);
+        for (const { datname } of mine.rows) await client.query(`drop database if exists "${datname}" with (force)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export default async function setup(project: TestProject) {
   project.provide('pgliteTemplate', await pgliteTemplate());
   const adminUrl = process.env.TEST_DATABASE_URL;
-  project.provide('postgresTemplate', adminUrl ? await postgresTemplate(adminUrl) : null);
+  const template = adminUrl ? await postgresTemplate(adminUrl) : undefined;
+  project.provide('postgresTemplate', template?.url ?? null);
+  return async () => {
+    await template?.drop();
+  };
 }

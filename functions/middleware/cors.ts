@@ -15,7 +15,15 @@ export function cors(): MiddlewareHandler<AppEnv> {
         credentials: true,
         allowHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'],
         allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-        exposeHeaders: ['X-Request-Id', 'RateLimit', 'RateLimit-Policy', 'Retry-After'],
+        exposeHeaders: [
+          'X-Request-Id',
+          'RateLimit',
+          'RateLimit-Policy',
+          'RateLimit-Limit',
+          'RateLimit-Remaining',
+          'RateLimit-Reset',
+          'Retry-After',
+        ],
         maxAge: 600,
       });
       builtFor = origins;

@@ -51,7 +51,8 @@ async function freshPglite(): Promise<TestDatabase> {
 async function freshPostgres(): Promise<TestDatabase> {
   const template = inject('postgresTemplate');
   if (!template) throw new Error('TEST_DATABASE_URL is not set');
-  const name = `opsbase_test_${randomBytes(6).toString('hex')}`;
+  // The run's pid is in the template's name (opsbase_test_<pid>_template); suites share it.
+  const name = new URL(template).pathname.slice(1).replace(/_template$/, `_${randomBytes(5).toString('hex')}`);
   const adminUrl = new URL(template);
   adminUrl.pathname = '/postgres';
   const admin = new pg.Client({ connectionString: adminUrl.toString() });
