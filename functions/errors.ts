@@ -96,8 +96,12 @@ export function toApiError(error: unknown): ApiError {
     return new ApiError(error.status as ContentfulStatusCode, code, error.message || defaultMessage(code));
   }
   if (error instanceof ConfigError) {
-    // Only reachable on Workers (Node refuses to start): the message names variables, never values.
-    return new ApiError(503, 'CONFIG_INVALID', error.message);
+    // Only Workers get here (Node refuses to start). Anyone may be asking: name what to fix, not
+    // what it holds (ConfigError's own message quotes the values of variables that are not secret).
+    const variables = [...new Set(error.problems.map((p) => p.variable))];
+    return new ApiError(503, 'CONFIG_INVALID', `Invalid configuration: ${variables.join(', ')} (see .env.example)`, {
+      variables,
+    });
   }
   if (error instanceof LoginError) {
     return error.reason === 'throttled'

@@ -47,6 +47,8 @@ function isolateState(env: WorkerEnv): IsolateState {
       };
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
+      // Once per isolate, so `wrangler tail` shows why every request answers CONFIG_INVALID.
+      console.error(`Invalid configuration: ${error.problems.map((p) => p.variable).join(', ')} (see .env.example)`);
       state = { error };
     }
     isolates.set(env, state);

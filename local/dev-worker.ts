@@ -70,7 +70,8 @@ console.log(`Starting wrangler dev on http://127.0.0.1:${port} (health: http://1
 // wrangler's own bin under this node, not through npx and a shell, so signals reach it directly.
 const wrangler = spawn(process.execPath, args, {
   stdio: 'inherit',
-  env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+  // No cf fetch: it needs workers.cloudflare.com and only warns offline.
+  env: { CLOUDFLARE_CF_FETCH_ENABLED: 'false', ...process.env, WRANGLER_SEND_METRICS: 'false' },
 });
 
 const finish = async (code: number) => {
