@@ -8,11 +8,13 @@ import { parseConfig } from '../lib/config.ts';
 import { logCleanup } from '../lib/jobs/log-cleanup.ts';
 import { JOBS, scheduleSet } from '../lib/jobs/registry.ts';
 import { type RunnerDeps, runJob } from '../lib/jobs/runner.ts';
+import { startScheduler } from '../lib/jobs/scheduler.ts';
 import type { JobDefinition } from '../lib/jobs/types.ts';
 import { createLogger } from '../lib/logger.ts';
 import { appFor, TEST_ENV } from './support/app.ts';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/database.ts';
 import { ROOT } from './support/paths.ts';
+import { waitFor } from './support/processes.ts';
 
 const job = (overrides: Partial<JobDefinition>): JobDefinition => ({
   name: 'test_job',
@@ -300,5 +302,63 @@ describe('the job registry', () => {
       expect(j.timeoutMs).toBeGreaterThan(0);
       expect(j.name).toMatch(/^[a-z][a-z0-9_]*$/);
     }
+  });
+});
+
+describe('the in-process scheduler on two replicas', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase('pglite');
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  it('both fire every tick, and each slot runs exactly once', async () => {
+    const config = parseConfig({ ...TEST_ENV, DATABASE_URL: database.url });
+    let runs = 0;
+    // Fires every second (croner's six-field form); slots are minute-aligned, so across the
+    // replicas and all their fires a minute holds one run.
+    const ticking = job({
+      name: 'ticking_job',
+      schedule: '* * * * * *',
+      handler: async () => {
+        runs++;
+        return { recordsProcessed: 0, message: '' };
+      },
+    });
+    // Each fire logs its outcome; the test waits on those lines, not on the clock.
+    const outcomes: string[] = [];
+    const logger = createLogger('info', {}, (_level, line) => {
+      const entry = JSON.parse(line) as { msg: string; outcome?: string };
+      if (entry.msg === 'scheduled job finished' && entry.outcome) outcomes.push(entry.outcome);
+    });
+    const replicas = ['replica-1', 'replica-2'].map((holder) =>
+      startScheduler(
+        { db: database.db, config, storage: null, logger: createLogger('error'), runtime: 'node', holder },
+        [ticking],
+        logger,
+      ),
+    );
+    try {
+      await waitFor(
+        async () => outcomes.length >= 4 && outcomes.includes('duplicate'),
+        15_000,
+        'four fires across the replicas',
+      );
+    } finally {
+      await Promise.all(replicas.map((r) => r.stop()));
+    }
+    const all = await database.db
+      .selectFrom('cron_job_logs')
+      .select(['scheduled_for', 'status', 'trigger'])
+      .where('job_name', '=', 'ticking_job')
+      .execute();
+    const slots = all.map((r) => r.scheduled_for?.toISOString());
+    expect(new Set(slots).size).toBe(all.length); // one row per slot
+    expect(all.every((r) => r.trigger === 'schedule')).toBe(true);
+    expect(runs).toBe(all.filter((r) => r.status === 'success').length);
+    // Fires that found their slot taken ran nothing and recorded nothing.
+    expect(outcomes.filter((o) => o === 'success' || o === 'skipped').length).toBe(all.length);
   });
 });

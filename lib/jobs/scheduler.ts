@@ -19,7 +19,7 @@ export function startScheduler(deps: RunnerDeps, jobs: readonly JobDefinition[],
   const running = new Set<Promise<unknown>>();
   const crons = jobs.map(
     (job) =>
-      new Cron(job.schedule, { timezone: 'UTC', protect: true, name: job.name }, (self: Cron) => {
+      new Cron(job.schedule, { timezone: 'UTC', protect: true }, (self: Cron) => {
         const scheduledFor = slotOf(self.currentRun() ?? new Date());
         const run = runJob(deps, job, { kind: 'schedule', scheduledFor })
           .then((result) => logger.info('scheduled job finished', { job: job.name, outcome: result.outcome }))
