@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isProcessAlive } from './process-alive.ts';
 
 /**
  * One process at a time may own a data dir: two PGlite instances on one directory corrupt it.
@@ -37,7 +38,7 @@ export function lockDataDir(dataDir: string, info: Record<string, unknown> = {})
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = readLock(path);
-      if (holder?.pid && holder.pid !== process.pid && isAlive(holder.pid)) {
+      if (holder?.pid && holder.pid !== process.pid && isProcessAlive(holder.pid)) {
         throw new Error(
           `DATA_DIR ${dataDir} is in use by process ${holder.pid} (started ${holder.startedAt ?? 'earlier'}). ` +
             'Stop it first, or set DATA_DIR to another directory to run a second stack.',
@@ -52,7 +53,7 @@ export function lockDataDir(dataDir: string, info: Record<string, unknown> = {})
 /** The lock of a live process, or undefined. */
 export function runningStack(dataDir: string): { pid: number; [key: string]: unknown } | undefined {
   const held = readLock(join(dataDir, 'opsbase.lock'));
-  return held?.pid && held.pid !== process.pid && isAlive(held.pid) ? (held as { pid: number }) : undefined;
+  return held?.pid && held.pid !== process.pid && isProcessAlive(held.pid) ? (held as { pid: number }) : undefined;
 }
 
 export function readLock(path: string): { pid?: number; startedAt?: string; [key: string]: unknown } | undefined {
@@ -60,14 +61,5 @@ export function readLock(path: string): { pid?: number; startedAt?: string; [key
     return JSON.parse(readFileSync(path, 'utf8'));
   } catch {
     return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

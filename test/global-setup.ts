@@ -6,6 +6,7 @@ import type { TestProject } from 'vitest/node';
 import { createDb, createPool } from '../lib/db/connection.ts';
 import { migrateOrThrow } from '../lib/db/migrate.ts';
 import { startEmbeddedPostgres } from '../local/embedded-postgres.ts';
+import { isProcessAlive } from '../local/process-alive.ts';
 import { CACHE, ROOT, scratchDir } from './support/paths.ts';
 
 declare module 'vitest' {
@@ -56,7 +57,7 @@ async function postgresTemplate(adminUrl: string): Promise<{ url: string; drop()
     );
     for (const { datname } of existing.rows) {
       const pid = Number(/^opsbase_test_(\d+)_/.exec(datname)?.[1]);
-      if (pid === process.pid || !Number.isInteger(pid) || !isAlive(pid)) {
+      if (pid === process.pid || !Number.isInteger(pid) || !isProcessAlive(pid)) {
         await admin.query(`drop database if exists "${datname}" with (force)`);
       }
     }
@@ -87,15 +88,6 @@ async function postgresTemplate(adminUrl: string): Promise<{ url: string; drop()
       }
     },
   };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export default async function setup(project: TestProject) {

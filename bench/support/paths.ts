@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isProcessAlive } from '../../local/process-alive.ts';
 import { onCleanup } from './cleanup.ts';
 
 /** The project root: children run from here so tsx and relative entry paths resolve as with npm scripts. */
@@ -33,15 +34,7 @@ export function scratchDir(label: string): ScratchDir {
 function sweepOrphans(): void {
   for (const name of readdirSync(SCRATCH_ROOT)) {
     const pid = Number(/-(\d+)-[^-]+$/.exec(name)?.[1]);
-    if (pid && pid !== process.pid && !isAlive(pid)) rmSync(join(SCRATCH_ROOT, name), { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if (pid && pid !== process.pid && !isProcessAlive(pid))
+      rmSync(join(SCRATCH_ROOT, name), { recursive: true, force: true });
   }
 }

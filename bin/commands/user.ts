@@ -10,6 +10,7 @@ import { EmailSchema, NameSchema, PasswordSchema } from '../../schema/api/common
 import type { Role } from '../../schema/database.ts';
 import { cliConfig, withDatabase } from './context.ts';
 import { isInteractive, promptHidden } from './prompt.ts';
+import { printTable } from './table.ts';
 
 function fail(message: string): never {
   console.error(`error: ${message}`);
@@ -107,15 +108,4 @@ export function userCommand(): Command {
     });
 
   return user;
-}
-
-function printTable(rows: string[][]) {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  for (const row of rows)
-    console.log(
-      row
-        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    );
 }
