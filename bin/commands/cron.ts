@@ -8,6 +8,7 @@ import { jobStatuses } from '../../lib/jobs/status.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { createStorage } from '../../lib/storage.ts';
 import { cliConfig, withDatabase } from './context.ts';
+import { printTable } from './table.ts';
 
 export function cronCommand(): Command {
   const cron = new Command('cron').description('List, run and schedule jobs');
@@ -30,14 +31,7 @@ export function cronCommand(): Command {
             job.late ? 'LATE' : '',
           ]);
         }
-        const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-        for (const row of rows)
-          console.log(
-            row
-              .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-              .join('  ')
-              .trimEnd(),
-          );
+        printTable(rows);
       });
     });
 
