@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
+import { redactSecrets } from '../lib/observability/redact.ts';
 import type { AppEnv, ServicesProvider } from './context.ts';
 import { ApiError, errorResponse, toApiError } from './errors.ts';
 import { accessLog } from './middleware/access-log.ts';
@@ -9,6 +10,7 @@ import { bodyLimit } from './middleware/body-limit.ts';
 import { clientIp } from './middleware/client-ip.ts';
 import { cors } from './middleware/cors.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
+import { requestLog } from './middleware/request-log.ts';
 import { servicesMiddleware } from './middleware/services.ts';
 
 /**
@@ -37,12 +39,22 @@ export function createBase(provider: ServicesProvider): OpenAPIHono<AppEnv> {
   app.use(servicesMiddleware(provider));
   app.use(clientIp());
   app.use(accessLog());
+  app.use(requestLog());
   app.use(cors());
   app.use(bodyLimit());
   app.use('/api/*', rateLimit({ exempt: isRateLimitExempt }));
 
   app.onError((error, c) => {
     const apiError = toApiError(error);
+    // The request log keeps the code and message; for an unexpected 5xx the exception's own
+    // message (with anything secret-looking masked), never the stack.
+    c.set('loggedError', {
+      code: apiError.code,
+      message:
+        !(error instanceof ApiError) && apiError.status >= 500 && error instanceof Error
+          ? redactSecrets(error.message)
+          : apiError.message,
+    });
     const fields = { requestId: c.var.requestId, method: c.req.method, path: c.req.path };
     if (!(error instanceof ApiError) && apiError.status >= 500) {
       // Unexpected: the stack goes to the log (never to the client).

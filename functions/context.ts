@@ -3,6 +3,7 @@ import type { AuthUserCache } from '../lib/auth/user-cache.ts';
 import type { Config } from '../lib/config.ts';
 import type { Db } from '../lib/db/connection.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { RequestLogWriter } from '../lib/observability/request-log-writer.ts';
 import type { RateLimiter } from '../lib/rate-limit.ts';
 import type { RuntimeName } from '../lib/runtime.ts';
 import type { Storage } from '../lib/storage.ts';
@@ -22,6 +23,8 @@ export type Services = {
   authUsers: AuthUserCache;
   /** The API rate limiter of this process (Node) or isolate (Workers); null when THROTTLE_LIMIT=0. */
   rateLimiter: RateLimiter | null;
+  /** Request logs, buffered and written off the hot path. */
+  requestLogs: RequestLogWriter;
   /** Serves a bundled static asset by name (Swagger UI files); null where the runtime serves them itself. */
   assets?: (name: string) => Promise<Response | null>;
   /** Background work that must finish even after the response: waitUntil on Workers, a tracked promise on Node. */
@@ -40,6 +43,8 @@ export type AppEnv = {
     /** The client's address (X-Forwarded-For only through TRUSTED_PROXIES; CF-Connecting-IP on Workers). */
     clientIp: string;
     auth: AuthContext | undefined;
+    /** What the error envelope said, for the request log. */
+    loggedError: { code: string; message: string } | undefined;
     /** Access-token claims verified once per request (by the rate limiter or requireAuth). */
     tokenClaims: AccessClaims | null | undefined;
   };

@@ -77,6 +77,8 @@ const CODE_BY_STATUS: Partial<Record<number, ErrorCode>> = {
 };
 
 export function errorResponse(c: Context<AppEnv>, error: ApiError): Response {
+  // The request log records what the client was told (onError may have set a fuller 5xx message).
+  if (!c.get('loggedError')) c.set('loggedError', { code: error.code, message: error.message });
   const body: ErrorEnvelope = {
     error: {
       code: error.code,

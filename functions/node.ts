@@ -15,6 +15,7 @@ import { migrateOrThrow } from '../lib/db/migrate.ts';
 import { JOBS } from '../lib/jobs/registry.ts';
 import { startScheduler } from '../lib/jobs/scheduler.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
+import { RequestLogWriter } from '../lib/observability/request-log-writer.ts';
 import { rateLimiterFor } from '../lib/rate-limit.ts';
 import { createStorage } from '../lib/storage.ts';
 import { createApp } from './app.ts';
@@ -36,12 +37,31 @@ export type NodeServer = {
  */
 export function nodeServices(config: Config, db: Db, logger: Logger): { services: Services; drain(): Promise<void> } {
   const pending = new Set<Promise<unknown>>();
+  const requestLogs = new RequestLogWriter();
+  // The request log is written every 500 ms (and early when a batch of 500 is waiting). A failed
+  // flush keeps its rows; the failure is logged once until a flush succeeds again.
+  let lastFlushError: string | null = null;
+  const flushLogs = () =>
+    requestLogs.flush(db).then(
+      () => {
+        if (lastFlushError) logger.info('request log writing resumed', { dropped: requestLogs.stats().dropped });
+        lastFlushError = null;
+      },
+      (error: Error) => {
+        if (lastFlushError !== error.message)
+          logger.warn('request log flush failed; rows kept', { error: error.message });
+        lastFlushError = error.message;
+      },
+    );
+  const timer = setInterval(flushLogs, 500);
+  timer.unref();
   const services: Services = {
     config,
     db,
     storage: config.s3 ? createStorage(config.s3) : null,
     rateLimiter: rateLimiterFor(config),
     authUsers: new AuthUserCache(config.authCacheTtlSeconds),
+    requestLogs,
     logger,
     runtime: 'node',
     instanceId: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
@@ -57,7 +77,14 @@ export function nodeServices(config: Config, db: Db, logger: Logger): { services
   return {
     services,
     async drain() {
+      clearInterval(timer);
       while (pending.size > 0) await Promise.allSettled([...pending]);
+      // SIGTERM: what is buffered is written before the pool closes.
+      await requestLogs
+        .drain(db)
+        .catch((error: Error) =>
+          logger.error('request logs lost at shutdown', { rows: requestLogs.stats().backlog, error: error.message }),
+        );
     },
   };
 }

@@ -5,10 +5,11 @@ import { JOBS } from '../lib/jobs/registry.ts';
 import { runJob } from '../lib/jobs/runner.ts';
 import { slotOf } from '../lib/jobs/schedule.ts';
 import { createLogger } from '../lib/logger.ts';
+import { RequestLogWriter } from '../lib/observability/request-log-writer.ts';
 import { type RateLimiter, rateLimiterFor } from '../lib/rate-limit.ts';
 import { createStorage, type Storage } from '../lib/storage.ts';
 import { createApp } from './app.ts';
-import type { ExecutionLike, ServicesProvider } from './context.ts';
+import type { ExecutionLike, Services, ServicesProvider } from './context.ts';
 import { runnerDeps } from './jobs-http.ts';
 
 export type WorkerEnv = Record<string, unknown> & {
@@ -19,7 +20,13 @@ export type WorkerEnv = Record<string, unknown> & {
 };
 
 type IsolateState =
-  | { config: Config; storage: Storage | null; rateLimiter: RateLimiter | null; authUsers: AuthUserCache }
+  | {
+      config: Config;
+      storage: Storage | null;
+      rateLimiter: RateLimiter | null;
+      authUsers: AuthUserCache;
+      requestLogs: RequestLogWriter;
+    }
   | { error: ConfigError };
 
 // Config and the S3 client are per isolate (the env object is stable across requests);
@@ -44,6 +51,7 @@ function isolateState(env: WorkerEnv): IsolateState {
         storage: config.s3 ? createStorage(config.s3) : null,
         rateLimiter: rateLimiterFor(config),
         authUsers: new AuthUserCache(config.authCacheTtlSeconds),
+        requestLogs: new RequestLogWriter(),
       };
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
@@ -56,14 +64,18 @@ function isolateState(env: WorkerEnv): IsolateState {
   return state;
 }
 
+/** Background work each request deferred, so its connection outlives it. */
+const requestWork = new WeakMap<Services, Promise<unknown>[]>();
+
 const provider: ServicesProvider = {
   acquire({ env, executionCtx }) {
     startedAt ??= Date.now();
     instanceId ??= `workerd:${crypto.randomUUID().slice(0, 8)}`;
     const state = isolateState(env as WorkerEnv);
     if ('error' in state) throw state.error;
-    const { config, storage, rateLimiter, authUsers } = state;
+    const { config, storage, rateLimiter, authUsers, requestLogs } = state;
     const ctx = executionCtx();
+    const deferred: Promise<unknown>[] = [];
     const logger = createLogger(config.logLevel, { runtime: 'workerd' });
     const url = (env as WorkerEnv).HYPERDRIVE?.connectionString ?? (config.databaseUrl as string);
     // Pools connect lazily: a request that never touches the database opens no connection.
@@ -72,12 +84,13 @@ const provider: ServicesProvider = {
       ssl: config.databaseSsl,
       onError: (error) => logger.warn('database connection lost', { error: error.message }),
     });
-    return {
+    const services: Services = {
       config,
       db: createDb(pool),
       storage,
       rateLimiter,
       authUsers,
+      requestLogs,
       logger,
       runtime: 'workerd',
       instanceId,
@@ -90,12 +103,17 @@ const provider: ServicesProvider = {
       },
       defer(work) {
         const guarded = work.catch((error: unknown) => logger.error('background work failed', { error }));
+        deferred.push(guarded);
         ctx?.waitUntil(guarded);
       },
     };
+    requestWork.set(services, deferred);
+    return services;
   },
   release(services) {
-    services.defer(services.db.destroy());
+    // The connection closes after the request's background work (e.g. the request-log write).
+    const work = requestWork.get(services) ?? [];
+    services.defer(Promise.allSettled(work).then(() => services.db.destroy()));
   },
 };
 

@@ -153,6 +153,22 @@ const envSchema = z.object({
   ),
   ENABLE_SCHEDULED_TASKS: z.preprocess(emptyToUndefined, z.string().optional()),
   CRON_LOG_RETENTION_DAYS: positiveInt(30),
+  REQUEST_LOG_RETENTION_DAYS: positiveInt(7),
+  REQUEST_LOG_EXCLUDE: z.preprocess(
+    (v) => (v === undefined ? '/api/health' : v),
+    z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean),
+      )
+      .refine(
+        (paths) => paths.every((p) => p.startsWith('/')),
+        'expected path prefixes starting with /, comma separated',
+      ),
+  ),
 
   JWT_SECRET: z.preprocess(
     emptyToUndefined,
@@ -270,6 +286,11 @@ export type Config = {
     scheduler: boolean;
     cronLogRetentionDays: number;
   };
+  requestLogs: {
+    /** Path prefixes not logged (REQUEST_LOG_EXCLUDE; default /api/health; empty logs everything). */
+    exclude: string[];
+    retentionDays: number;
+  };
   /** Seconds a user's role/active state is remembered per process (AUTH_CACHE_TTL). */
   authCacheTtlSeconds: number;
   /** THROTTLE_LIMIT requests per THROTTLE_TTL seconds; limit 0 turns it off. */
@@ -368,6 +389,7 @@ export function parseConfig(env: RawEnv): Config {
       scheduler: scheduler.data ?? false,
       cronLogRetentionDays: e.CRON_LOG_RETENTION_DAYS,
     },
+    requestLogs: { exclude: e.REQUEST_LOG_EXCLUDE, retentionDays: e.REQUEST_LOG_RETENTION_DAYS },
     authCacheTtlSeconds: e.AUTH_CACHE_TTL,
     rateLimit: { limit: e.THROTTLE_LIMIT, windowSeconds: e.THROTTLE_TTL },
     trustedProxies: e.TRUSTED_PROXIES,

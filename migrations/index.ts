@@ -2,6 +2,7 @@ import type { Migration } from 'kysely/migration';
 import * as appSettings from './2026_11_23_0001_app_settings.ts';
 import * as auth from './2026_11_23_0002_auth.ts';
 import * as jobs from './2026_11_23_0003_jobs.ts';
+import * as requestLogs from './2026_11_23_0004_request_logs.ts';
 
 /**
  * Every migration, by name, in order. A static map rather than a folder scan so the
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_app_settings': appSettings,
   '2026_11_23_0002_auth': auth,
   '2026_11_23_0003_jobs': jobs,
+  '2026_11_23_0004_request_logs': requestLogs,
 };

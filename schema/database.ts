@@ -79,6 +79,33 @@ export interface JobLocksTable {
   acquired_at: Generated<Date>;
 }
 
+export interface RequestLogsTable {
+  id: Generated<number>;
+  created_at: Generated<Date>;
+  method: string;
+  path: string;
+  route: string | null;
+  status: number;
+  duration_ms: number;
+  user_id: string | null;
+  ip: string | null;
+  request_id: string | null;
+  error_code: string | null;
+  error_message: string | null;
+}
+export type RequestLog = Selectable<RequestLogsTable>;
+
+export interface RequestLogMinutesTable {
+  minute: Date;
+  method: string;
+  route: string;
+  requests: number;
+  errors: number;
+  duration_sum_ms: number;
+  duration_max_ms: number;
+  buckets: number[];
+}
+
 /** Every table Opsbase owns, as Kysely sees it. */
 export interface Database {
   app_settings: AppSettingsTable;
@@ -88,4 +115,6 @@ export interface Database {
   rate_limit_counters: RateLimitCountersTable;
   cron_job_logs: CronJobLogsTable;
   job_locks: JobLocksTable;
+  request_logs: RequestLogsTable;
+  request_log_minutes: RequestLogMinutesTable;
 }

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { dropRequestLogPartitionsBefore, ensureRequestLogPartitions } from '../observability/partitions.ts';
 import { deleteExpiredRateLimitWindows } from '../rate-limit.ts';
 import { deleteRunsBefore } from './repository.ts';
 import type { JobDefinition } from './types.ts';
@@ -6,14 +7,15 @@ import type { JobDefinition } from './types.ts';
 const DAY_MS = 86_400_000;
 
 /**
- * Daily housekeeping: job history past CRON_LOG_RETENTION_DAYS, ended rate-limit windows and
- * stale login-failure counters. Request log partitions join this job with request logging.
+ * Daily housekeeping: request log partitions and rollups past REQUEST_LOG_RETENTION_DAYS, job
+ * history past CRON_LOG_RETENTION_DAYS, ended rate-limit windows, stale login-failure counters.
  */
 export const logCleanup: JobDefinition = {
   name: 'log_cleanup',
   schedule: '0 3 * * *',
   timeoutMs: 10 * 60_000,
-  description: 'Deletes job history older than CRON_LOG_RETENTION_DAYS and expired throttling counters',
+  description:
+    'Drops request log partitions past REQUEST_LOG_RETENTION_DAYS (and makes the coming days), deletes job history past CRON_LOG_RETENTION_DAYS and expired throttling counters',
   aliases: ['cleanup'],
   async handler({ db, config, signal }) {
     const cutoff = new Date(Date.now() - config.jobs.cronLogRetentionDays * DAY_MS);
@@ -27,9 +29,17 @@ export const logCleanup: JobDefinition = {
       .where('window_started_at', '<', sql<Date>`now() - make_interval(secs => ${config.auth.throttle.windowSeconds})`)
       .executeTakeFirst();
     const throttleRows = Number(throttles.numDeletedRows);
+    // Request logs: whole daily partitions past retention go; the next days' are made ahead, so
+    // an insert never finds its day missing (the writer also creates one if it ever does).
+    const logCutoff = new Date(Date.now() - config.requestLogs.retentionDays * DAY_MS);
+    const droppedPartitions = await dropRequestLogPartitionsBefore(db, logCutoff);
+    await ensureRequestLogPartitions(db, new Date(), 3);
+    const rollupRows = Number(
+      (await db.deleteFrom('request_log_minutes').where('minute', '<', logCutoff).executeTakeFirst()).numDeletedRows,
+    );
     return {
-      recordsProcessed: runs + windows + throttleRows,
-      message: `deleted ${runs} job runs older than ${cutoff.toISOString()}, ${windows} rate-limit windows, ${throttleRows} login counters`,
+      recordsProcessed: runs + windows + throttleRows + droppedPartitions.length + rollupRows,
+      message: `deleted ${runs} job runs older than ${cutoff.toISOString()}, ${windows} rate-limit windows, ${throttleRows} login counters; dropped ${droppedPartitions.length} request log partitions (${droppedPartitions.join(', ') || 'none'}) and ${rollupRows} rollup minutes`,
     };
   },
 };

@@ -1,0 +1,43 @@
+import type { MiddlewareHandler } from 'hono';
+import { routePath } from 'hono/route';
+import type { AppEnv } from '../context.ts';
+
+/**
+ * Records every /api request (but REQUEST_LOG_EXCLUDE) in the request-log buffer after the
+ * response is ready: the route template, status, duration, user, client IP, request id and the
+ * error code and message. Writing happens elsewhere; this only appends to memory.
+ */
+export function requestLog(): MiddlewareHandler<AppEnv> {
+  return async function requestLog(c, next) {
+    const started = performance.now();
+    await next();
+    const path = c.req.path;
+    const { config, requestLogs, runtime, db, defer, logger } = c.var.services;
+    if (!path.startsWith('/api/') || config.requestLogs.exclude.some((prefix) => path.startsWith(prefix))) return;
+    const route = routePath(c, -1);
+    const error = c.var.loggedError;
+    requestLogs.add({
+      createdAt: new Date(),
+      method: c.req.method,
+      path: path.slice(0, 2000),
+      // A wildcard is a middleware's pattern: no route matched the request.
+      route: route.endsWith('*') ? null : route,
+      status: c.res.status,
+      durationMs: Math.round((performance.now() - started) * 100) / 100,
+      userId: c.var.auth?.userId ?? null,
+      ip: c.var.clientIp ?? null,
+      requestId: c.var.requestId ?? null,
+      errorCode: c.res.status >= 400 ? (error?.code ?? null) : null,
+      errorMessage: c.res.status >= 400 ? (error?.message ?? null) : null,
+    });
+    // Node flushes on a timer (functions/node.ts) and early when a batch is full; Workers have no
+    // timers between requests, so each request writes what is buffered in waitUntil.
+    if (runtime === 'workerd' || requestLogs.batchReady) {
+      defer(
+        requestLogs
+          .flush(db)
+          .catch((e: Error) => logger.warn('request log flush failed; rows kept', { error: e.message })),
+      );
+    }
+  };
+}

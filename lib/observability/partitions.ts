@@ -1,0 +1,54 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/connection.ts';
+
+const DAY_MS = 86_400_000;
+
+// biome-ignore lint/suspicious/noExplicitAny: used by migrations too, before the schema types exist
+type AnyDb = Db | import('kysely').Kysely<any>;
+
+function dayStart(date: Date): Date {
+  return new Date(Math.floor(date.getTime() / DAY_MS) * DAY_MS);
+}
+
+/** request_logs_p20261123 holds [2026-11-23T00:00Z, 2026-11-24T00:00Z). */
+export function partitionName(day: Date): string {
+  return `request_logs_p${day.toISOString().slice(0, 10).replaceAll('-', '')}`;
+}
+
+/** Creates the daily partitions covering `from` through `daysAhead` days after it (idempotent). */
+export async function ensureRequestLogPartitions(db: AnyDb, from: Date, daysAhead: number): Promise<string[]> {
+  const created: string[] = [];
+  for (let i = 0; i <= daysAhead; i++) {
+    const day = new Date(dayStart(from).getTime() + i * DAY_MS);
+    const next = new Date(day.getTime() + DAY_MS);
+    const name = partitionName(day);
+    try {
+      await sql`create table if not exists ${sql.table(name)} partition of request_logs
+        for values from (${sql.lit(day.toISOString())}) to (${sql.lit(next.toISOString())})`.execute(db);
+      created.push(name);
+    } catch (error) {
+      // Another instance created it between our check and create: that is the outcome we wanted.
+      const code = (error as { code?: string }).code;
+      if (code !== '42P07' && code !== '42P17') throw error;
+    }
+  }
+  return created;
+}
+
+/** Drops whole daily partitions that end before the cutoff: retention without a bulk DELETE. */
+export async function dropRequestLogPartitionsBefore(db: AnyDb, cutoff: Date): Promise<string[]> {
+  const { rows } = await sql<{ name: string }>`select c.relname as name from pg_inherits i
+      join pg_class c on c.oid = i.inhrelid join pg_class p on p.oid = i.inhparent
+      where p.relname = 'request_logs'`.execute(db);
+  const dropped: string[] = [];
+  for (const { name } of rows) {
+    const match = /^request_logs_p(\d{4})(\d{2})(\d{2})$/.exec(name);
+    if (!match) continue;
+    const dayEnd = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) + DAY_MS);
+    if (dayEnd <= cutoff) {
+      await sql`drop table if exists ${sql.table(name)}`.execute(db);
+      dropped.push(name);
+    }
+  }
+  return dropped;
+}

@@ -1,0 +1,209 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../lib/config.ts';
+import { createDb, createPool } from '../lib/db/connection.ts';
+import { logCleanup } from '../lib/jobs/log-cleanup.ts';
+import { runJob } from '../lib/jobs/runner.ts';
+import { createLogger } from '../lib/logger.ts';
+import { ensureRequestLogPartitions, partitionName } from '../lib/observability/partitions.ts';
+import { type RequestLogEntry, RequestLogWriter } from '../lib/observability/request-log-writer.ts';
+import { appFor, TEST_ENV } from './support/app.ts';
+import { createTestDatabase, databaseKinds, type TestDatabase, withPort } from './support/database.ts';
+import { freePort, spawnProject, waitFor } from './support/processes.ts';
+import { startTcpProxy } from './support/tcp-proxy.ts';
+import { postJson, seedUser } from './support/users.ts';
+
+const entry = (overrides: Partial<RequestLogEntry> = {}): RequestLogEntry => ({
+  createdAt: new Date(),
+  method: 'GET',
+  path: '/api/things/1',
+  route: '/api/things/:id',
+  status: 200,
+  durationMs: 3.5,
+  userId: null,
+  ip: '203.0.113.5',
+  requestId: 'req-1',
+  errorCode: null,
+  errorMessage: null,
+  ...overrides,
+});
+
+describe.each(databaseKinds())('request logging on %s', (kind) => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  const logsFor = (requestId: string) =>
+    database.db.selectFrom('request_logs').selectAll().where('request_id', '=', requestId).execute();
+
+  it('writes every /api request after the flush, with route template, user, status and error', async () => {
+    const harness = appFor({ DATABASE_URL: database.url });
+    try {
+      const user = await seedUser(database.db, 'admin');
+      const login = await postJson(
+        harness.app,
+        '/api/auth/login',
+        { email: user.email, password: user.password },
+        { 'x-request-id': 'log-login' },
+      );
+      const token = login.body.accessToken;
+      await harness.app.request(`/api/users/${user.id}`, {
+        headers: { authorization: `Bearer ${token}`, 'x-request-id': 'log-get' },
+      });
+      await harness.app.request('/api/users', { headers: { authorization: 'Bearer nope', 'x-request-id': 'log-401' } });
+      await harness.app.request('/api/nowhere', { headers: { 'x-request-id': 'log-404' } });
+      await harness.app.request('/api/health', { headers: { 'x-request-id': 'log-health' } });
+
+      const [got] = await waitFor(
+        async () => {
+          const rows = await logsFor('log-get');
+          return rows.length ? rows : undefined;
+        },
+        5000,
+        'the flushed row',
+      );
+      expect(got).toMatchObject({
+        method: 'GET',
+        path: `/api/users/${user.id}`,
+        route: '/api/users/:id',
+        status: 200,
+        user_id: user.id,
+        error_code: null,
+      });
+      expect(got?.duration_ms).toBeGreaterThan(0);
+      const [unauthorized] = await waitFor(
+        async () => ((await logsFor('log-401')).length ? logsFor('log-401') : undefined),
+        5000,
+      );
+      expect(unauthorized).toMatchObject({
+        status: 401,
+        route: '/api/users',
+        user_id: null,
+        error_code: 'UNAUTHORIZED',
+      });
+      const [notFound] = await waitFor(
+        async () => ((await logsFor('log-404')).length ? logsFor('log-404') : undefined),
+        5000,
+      );
+      expect(notFound).toMatchObject({ status: 404, route: null, error_code: 'NOT_FOUND' });
+      expect((await logsFor('log-login'))[0]?.route).toBe('/api/auth/login');
+      // Excluded by default (REQUEST_LOG_EXCLUDE=/api/health): monitors would drown the log.
+      expect(await logsFor('log-health')).toEqual([]);
+      // The per-minute rollup counts what was written.
+      const rollup = await database.db
+        .selectFrom('request_log_minutes')
+        .select(['requests', 'errors', 'buckets'])
+        .where('route', '=', '/api/users/:id')
+        .executeTakeFirstOrThrow();
+      expect(rollup.requests).toBe(1);
+      expect(rollup.buckets.reduce((a, b) => a + b, 0)).toBe(1);
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it('creates a missing day partition instead of failing the insert', async () => {
+    const writer = new RequestLogWriter();
+    const farAhead = new Date(Date.now() + 20 * 86_400_000);
+    writer.add(entry({ createdAt: farAhead, requestId: 'future-row' }));
+    await writer.flush(database.db);
+    expect(await logsFor('future-row')).toHaveLength(1);
+    const { rows } = await sql<{
+      n: number;
+    }>`select count(*)::int as n from pg_class where relname = ${partitionName(farAhead)}`.execute(database.db);
+    expect(rows[0]?.n).toBe(1);
+  });
+
+  it('keeps the newest rows within its bound while the database is down, counts drops, and resumes', async () => {
+    const proxy = await startTcpProxy(database.port);
+    const db = createDb(createPool(withPort(database.url, proxy.port), { max: 1, connectTimeoutMs: 500 }));
+    try {
+      const writer = new RequestLogWriter({ maxBatch: 100, maxBuffered: 5 });
+      proxy.setMode('refuse');
+      for (let i = 0; i < 8; i++) writer.add(entry({ requestId: `outage-${i}` }));
+      await expect(writer.flush(db)).rejects.toThrow();
+      expect(writer.stats()).toMatchObject({ backlog: 5, dropped: 3 });
+      expect(writer.stats().lastError).toBeTruthy();
+      proxy.setMode('pass');
+      await writer.drain(db);
+      expect(writer.stats()).toMatchObject({ backlog: 0, dropped: 3, written: 5, lastError: null });
+      const kept = await database.db
+        .selectFrom('request_logs')
+        .select('request_id')
+        .where('request_id', 'like', 'outage-%')
+        .orderBy('request_id')
+        .execute();
+      expect(kept.map((r) => r.request_id)).toEqual(['outage-3', 'outage-4', 'outage-5', 'outage-6', 'outage-7']);
+    } finally {
+      await db.destroy();
+      await proxy.close();
+    }
+  });
+
+  it('API requests still succeed while the log cannot be written', async () => {
+    const proxy = await startTcpProxy(database.port);
+    const harness = appFor({ DATABASE_URL: withPort(database.url, proxy.port) });
+    try {
+      proxy.setMode('refuse');
+      const res = await harness.app.request('/api/nowhere');
+      expect(res.status).toBe(404); // answered; the row waits in the buffer
+      await harness.services.requestLogs.flush(harness.services.db).catch(() => {});
+      expect(harness.services.requestLogs.stats().backlog).toBeGreaterThan(0);
+    } finally {
+      proxy.setMode('pass');
+      await harness.close();
+      await proxy.close();
+    }
+  });
+
+  it('log_cleanup drops whole partitions past retention and keeps today', async () => {
+    const old = new Date(Date.now() - 10 * 86_400_000);
+    await ensureRequestLogPartitions(database.db, old, 0);
+    const writer = new RequestLogWriter();
+    writer.add(entry({ createdAt: old, requestId: 'ten-days-old' }));
+    writer.add(entry({ requestId: 'from-today' }));
+    await writer.drain(database.db);
+    const config = parseConfig({ ...TEST_ENV, DATABASE_URL: database.url });
+    const result = await runJob(
+      { db: database.db, config, storage: null, logger: createLogger('error'), runtime: 'node', holder: 't' },
+      logCleanup,
+      { kind: 'manual' },
+    );
+    expect(result.outcome).toBe('success');
+    expect(result.run?.message).toContain(partitionName(old));
+    expect(await logsFor('ten-days-old')).toEqual([]);
+    expect(await logsFor('from-today')).toHaveLength(1);
+    const tomorrow = partitionName(new Date(Date.now() + 86_400_000));
+    const { rows } = await sql<{
+      n: number;
+    }>`select count(*)::int as n from pg_class where relname = ${tomorrow}`.execute(database.db);
+    expect(rows[0]?.n).toBe(1);
+  });
+
+  it('a SIGTERM writes what is buffered before the process exits', async () => {
+    const port = await freePort();
+    const server = spawnProject(['--import', 'tsx', 'functions/node.ts'], {
+      ...TEST_ENV,
+      DATABASE_URL: database.url,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+    });
+    try {
+      await server.waitForOutput(/"msg":"listening"/);
+      const res = await fetch(`http://127.0.0.1:${port}/api/nowhere`, {
+        headers: { 'x-request-id': 'before-sigterm' },
+      });
+      expect(res.status).toBe(404);
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+      expect(await logsFor('before-sigterm')).toHaveLength(1);
+    } finally {
+      if (server.child.exitCode === null) server.child.kill('SIGKILL');
+    }
+  });
+});
