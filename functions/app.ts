@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { adminJobs } from './admin-jobs.ts';
+import { adminSystem } from './admin-system.ts';
 import { auth } from './auth.ts';
 import { createBase } from './base.ts';
 import type { AppEnv, ServicesProvider } from './context.ts';
@@ -16,6 +17,7 @@ export function createApp(provider: ServicesProvider): OpenAPIHono<AppEnv> {
   app.route('/', users);
   app.route('/', cron);
   app.route('/', adminJobs);
+  app.route('/', adminSystem);
   app.route('/', docs(app));
   return app;
 }

@@ -25,6 +25,12 @@ export type Services = {
   rateLimiter: RateLimiter | null;
   /** Request logs, buffered and written off the hot path. */
   requestLogs: RequestLogWriter;
+  /** The in-process scheduler, when this process runs one (Node, ENABLE_SCHEDULED_TASKS). */
+  scheduler?: { nextRuns(): Record<string, string | null> };
+  /** CPU, memory, disk, process and event-loop figures (Node only). */
+  hostMetrics?: () => Promise<Record<string, unknown>>;
+  /** pg pool usage (Node only; Workers use a connection per request). */
+  poolStats?: () => { total: number; idle: number; waiting: number; max: number };
   /** Serves a bundled static asset by name (Swagger UI files); null where the runtime serves them itself. */
   assets?: (name: string) => Promise<Response | null>;
   /** Background work that must finish even after the response: waitUntil on Workers, a tracked promise on Node. */

@@ -8,6 +8,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type ServerType, serve } from '@hono/node-server';
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Pool } from 'pg';
 import { AuthUserCache } from '../lib/auth/user-cache.ts';
 import { type Config, parseConfigOrExit } from '../lib/config.ts';
 import { createDb, createPool, type Db } from '../lib/db/connection.ts';
@@ -20,6 +21,7 @@ import { rateLimiterFor } from '../lib/rate-limit.ts';
 import { createStorage } from '../lib/storage.ts';
 import { createApp } from './app.ts';
 import type { AppEnv, Services } from './context.ts';
+import { hostMetricsFor } from './host-metrics.ts';
 import { runnerDeps } from './jobs-http.ts';
 
 export type NodeServer = {
@@ -35,7 +37,12 @@ export type NodeServer = {
  * The services a Node process shares across requests; drain() waits for deferred background
  * work (called on shutdown, so nothing is lost on SIGTERM).
  */
-export function nodeServices(config: Config, db: Db, logger: Logger): { services: Services; drain(): Promise<void> } {
+export function nodeServices(
+  config: Config,
+  db: Db,
+  logger: Logger,
+  pool?: Pool,
+): { services: Services; drain(): Promise<void> } {
   const pending = new Set<Promise<unknown>>();
   const requestLogs = new RequestLogWriter();
   // The request log is written every 500 ms (and early when a batch of 500 is waiting). A failed
@@ -67,6 +74,17 @@ export function nodeServices(config: Config, db: Db, logger: Logger): { services
     instanceId: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
     startedAt: Date.now(),
     assets: readPackageAsset,
+    hostMetrics: hostMetricsFor(existsSync(config.dataDir) ? resolve(config.dataDir) : '/'),
+    ...(pool
+      ? {
+          poolStats: () => ({
+            total: pool.totalCount,
+            idle: pool.idleCount,
+            waiting: pool.waitingCount,
+            max: pool.options.max ?? config.databasePoolMax,
+          }),
+        }
+      : {}),
     defer(work) {
       const tracked = work
         .catch((error: unknown) => logger.error('background work failed', { error }))
@@ -145,11 +163,14 @@ export async function startNodeServer(config: Config, options: { logger?: Logger
       if (applied.length > 0) logger.info('migrations applied', { migrations: applied.map((r) => r.migrationName) });
     }
 
-    const { services, drain } = nodeServices(config, db, logger);
+    const { services, drain } = nodeServices(config, db, logger, pool);
     const app = createApp({ acquire: () => services });
     const server = await listen(app, config);
     const scheduler = config.jobs.scheduler ? startScheduler(runnerDeps(services), JOBS, logger) : undefined;
-    if (scheduler) cleanup.unshift(() => scheduler.stop());
+    if (scheduler) {
+      services.scheduler = scheduler;
+      cleanup.unshift(() => scheduler.stop());
+    }
     const port = (server.address() as AddressInfo).port;
     const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
 

@@ -1,4 +1,5 @@
 import type { Config } from './config.ts';
+import { redactSecrets } from './observability/redact.ts';
 
 export type LogLevel = Config['logLevel'];
 export type LogFields = Record<string, unknown>;
@@ -44,7 +45,11 @@ function serializeFields(fields: LogFields | undefined): LogFields | undefined {
   if (!fields) return fields;
   const out: LogFields = {};
   for (const [key, value] of Object.entries(fields)) {
-    out[key] = value instanceof Error ? { name: value.name, message: value.message, stack: value.stack } : value;
+    // Exception text can carry what a caller passed in (URLs with passwords, tokens): masked.
+    out[key] =
+      value instanceof Error
+        ? { name: value.name, message: redactSecrets(value.message), stack: value.stack && redactSecrets(value.stack) }
+        : value;
   }
   return out;
 }

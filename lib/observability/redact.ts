@@ -11,5 +11,5 @@ export function redactSecrets(message: string): string {
       '$1***',
     )
     .replace(/eyJ[\w-]+\.[\w-]+\.[\w-]+/g, '***')
-    .slice(0, 2000);
+    .slice(0, 8000);
 }

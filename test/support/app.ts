@@ -22,8 +22,9 @@ export const TEST_ENV = {
 export function appFor(env: Record<string, string | undefined>) {
   const config = parseConfig({ ...TEST_ENV, ...env });
   if (!config.databaseUrl) throw new Error('appFor needs DATABASE_URL');
-  const db = createDb(createPool(config.databaseUrl, { max: 4, connectTimeoutMs: 1500 }));
-  const { services, drain } = nodeServices(config, db, createLogger(config.logLevel, { test: true }));
+  const pool = createPool(config.databaseUrl, { max: 4, connectTimeoutMs: 1500 });
+  const db = createDb(pool);
+  const { services, drain } = nodeServices(config, db, createLogger(config.logLevel, { test: true }), pool);
   const app = createApp({ acquire: () => services });
   return {
     app,

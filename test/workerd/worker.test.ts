@@ -4,6 +4,7 @@ import { hashPassword } from '../../lib/auth/password.ts';
 import { createUser } from '../../lib/users.ts';
 import { TEST_ENV } from '../support/app.ts';
 import { createTestDatabase, databaseKinds, type TestDatabase } from '../support/database.ts';
+import { waitFor } from '../support/processes.ts';
 import { startTestS3, type TestS3 } from '../support/s3.ts';
 import { startWorker, type TestWorker } from '../support/worker.ts';
 
@@ -48,6 +49,35 @@ describe.each(databaseKinds())('the Worker under workerd, Postgres %s over TCP',
     });
     expect(wrong.status).toBe(401);
     expect((await wrong.json()).error.code).toBe('UNAUTHORIZED');
+  });
+
+  it('writes request logs in waitUntil and serves the logs, errors, deploy and metrics views', async () => {
+    const login = await worker.fetch('/api/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'worker-admin@example.com', password: 'worker-password-1' }),
+    });
+    const auth = { authorization: `Bearer ${(await login.json()).accessToken}` };
+    expect((await worker.fetch('/api/no-such-thing', { headers: { 'x-request-id': 'workerd-miss' } })).status).toBe(
+      404,
+    );
+    const row = await waitFor(
+      async () => {
+        const res = await worker.fetch('/api/admin/system/logs?status=404', { headers: auth });
+        const page = await res.json();
+        return page.items?.find((r: { requestId: string }) => r.requestId === 'workerd-miss');
+      },
+      10_000,
+      'the 404 in the request log',
+    );
+    expect(row).toMatchObject({ status: 404, errorCode: 'NOT_FOUND', route: null });
+    const errors = await (await worker.fetch('/api/admin/system/errors?include4xx=true', { headers: auth })).json();
+    expect(errors.groups.some((g: { status: number }) => g.status === 404)).toBe(true);
+    expect(await (await worker.fetch('/api/admin/system/deploy', { headers: auth })).json()).toMatchObject({
+      runtime: 'workerd',
+    });
+    const metrics = await (await worker.fetch('/api/admin/system/metrics', { headers: auth })).json();
+    expect(metrics.cpu).toMatchObject({ available: false, reason: expect.any(String) });
   });
 
   it('serves Swagger UI and its files from the bundle', async () => {

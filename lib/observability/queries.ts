@@ -1,0 +1,261 @@
+import { sql } from 'kysely';
+import type { RequestLog } from '../../schema/database.ts';
+import type { Db } from '../db/connection.ts';
+import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from '../pagination.ts';
+import { LATENCY_BUCKETS_MS } from './request-log-writer.ts';
+
+export type RequestLogView = {
+  id: number;
+  createdAt: string;
+  method: string;
+  path: string;
+  route: string | null;
+  status: number;
+  durationMs: number;
+  userId: string | null;
+  ip: string | null;
+  requestId: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+};
+
+const toView = (r: RequestLog): RequestLogView => ({
+  id: r.id,
+  createdAt: r.created_at.toISOString(),
+  method: r.method,
+  path: r.path,
+  route: r.route,
+  status: r.status,
+  durationMs: r.duration_ms,
+  userId: r.user_id,
+  ip: r.ip,
+  requestId: r.request_id,
+  errorCode: r.error_code,
+  errorMessage: r.error_message,
+});
+
+export type LogFilter = {
+  from?: Date;
+  to?: Date;
+  /** exact (404) or a class (4 = 4xx) */
+  status?: { exact: number } | { class: number };
+  method?: string;
+  pathContains?: string;
+  route?: string;
+  userId?: string;
+  limit: number;
+  cursor?: string;
+};
+
+/** Newest first on (created_at, id): each page is an index range, however deep. */
+export async function listRequestLogs(db: Db, f: LogFilter): Promise<Page<RequestLogView>> {
+  let q = db
+    .selectFrom('request_logs')
+    .selectAll()
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(f.limit + 1);
+  if (f.from) q = q.where('created_at', '>=', f.from);
+  if (f.to) q = q.where('created_at', '<', f.to);
+  if (f.status && 'exact' in f.status) q = q.where('status', '=', f.status.exact);
+  if (f.status && 'class' in f.status) {
+    q = q.where('status', '>=', f.status.class * 100).where('status', '<', f.status.class * 100 + 100);
+  }
+  if (f.method) q = q.where('method', '=', f.method);
+  if (f.pathContains) q = q.where('path', 'like', `%${f.pathContains.replace(/[\\%_]/g, (m) => `\\${m}`)}%`);
+  if (f.route) q = q.where('route', '=', f.route);
+  if (f.userId) q = q.where('user_id', '=', f.userId);
+  if (f.cursor) {
+    const [createdAt, id] = decodeCursor(f.cursor, ['string', 'number'] as const);
+    const at = new Date(createdAt);
+    if (Number.isNaN(at.getTime())) throw new InvalidCursorError('cursor is not one this API issued');
+    q = q.where((eb) => eb.or([eb('created_at', '<', at), eb.and([eb('created_at', '=', at), eb('id', '<', id)])]));
+  }
+  const rows = await q.execute();
+  const items = rows.slice(0, f.limit);
+  const last = items.at(-1);
+  return {
+    items: items.map(toView),
+    nextCursor: rows.length > f.limit && last ? encodeCursor([last.created_at.toISOString(), last.id]) : null,
+  };
+}
+
+export type ErrorGroup = {
+  route: string | null;
+  method: string;
+  status: number;
+  count: number;
+  firstSeen: string;
+  lastSeen: string;
+  samples: string[];
+};
+
+/** Errors grouped by route (5xx, and 4xx when asked), biggest first. Uses the partial index. */
+export async function errorsByRoute(
+  db: Db,
+  options: { from: Date; to: Date; include4xx: boolean },
+): Promise<ErrorGroup[]> {
+  const rows = await db
+    .selectFrom('request_logs')
+    .select((eb) => [
+      'route',
+      'method',
+      'status',
+      eb.fn.countAll<number>().as('count'),
+      eb.fn.min('created_at').as('first_seen'),
+      eb.fn.max('created_at').as('last_seen'),
+      sql<string[]>`(array_agg(distinct coalesce(error_message, error_code, '')))[1:5]`.as('samples'),
+    ])
+    .where('status', '>=', options.include4xx ? 400 : 500)
+    .where('created_at', '>=', options.from)
+    .where('created_at', '<', options.to)
+    .groupBy(['route', 'method', 'status'])
+    .orderBy('count', 'desc')
+    .limit(100)
+    .execute();
+  return rows.map((r) => ({
+    route: r.route,
+    method: r.method,
+    status: r.status,
+    count: r.count,
+    firstSeen: new Date(r.first_seen).toISOString(),
+    lastSeen: new Date(r.last_seen).toISOString(),
+    samples: r.samples.filter(Boolean),
+  }));
+}
+
+export type ActiveUser = {
+  userId: string;
+  name: string;
+  email: string;
+  role: string;
+  lastPath: string;
+  lastSeen: string;
+  requests: number;
+};
+
+/** Users with a request in the last `minutes`, most recent first. */
+export async function activeUsers(db: Db, minutes: number): Promise<ActiveUser[]> {
+  const { rows } = await sql<{
+    user_id: string;
+    name: string;
+    email: string;
+    role: string;
+    last_path: string;
+    last_seen: Date;
+    requests: number;
+  }>`
+    select u.id as user_id, u.name, u.email, u.role, l.path as last_path, l.created_at as last_seen, c.requests
+    from (
+      select user_id, count(*)::int as requests, max(created_at) as last_seen
+      from request_logs
+      where user_id is not null and created_at >= now() - make_interval(mins => ${minutes})
+      group by user_id
+    ) c
+    join users u on u.id = c.user_id
+    join lateral (
+      select path, created_at from request_logs r
+      where r.user_id = c.user_id and r.created_at = c.last_seen
+      limit 1
+    ) l on true
+    order by l.created_at desc`.execute(db);
+  return rows.map((r) => ({
+    userId: r.user_id,
+    name: r.name,
+    email: r.email,
+    role: r.role,
+    lastPath: r.last_path,
+    lastSeen: new Date(r.last_seen).toISOString(),
+    requests: r.requests,
+  }));
+}
+
+export type StatsBucket = { at: string; requests: number; errors: number; p50Ms: number | null; p95Ms: number | null };
+
+/** Time-bucketed requests, errors and latency percentiles, from the per-minute rollup only. */
+export async function requestStats(
+  db: Db,
+  options: { from: Date; to: Date; bucketMinutes: number },
+): Promise<StatsBucket[]> {
+  const rows = await db
+    .selectFrom('request_log_minutes')
+    .select(['minute', 'requests', 'errors', 'buckets'])
+    .where('minute', '>=', options.from)
+    .where('minute', '<', options.to)
+    .orderBy('minute')
+    .execute();
+  const size = options.bucketMinutes * 60_000;
+  const byBucket = new Map<number, { requests: number; errors: number; histogram: number[] }>();
+  for (const r of rows) {
+    const at = Math.floor(r.minute.getTime() / size) * size;
+    let b = byBucket.get(at);
+    if (!b) {
+      b = { requests: 0, errors: 0, histogram: Array(LATENCY_BUCKETS_MS.length + 1).fill(0) };
+      byBucket.set(at, b);
+    }
+    b.requests += r.requests;
+    b.errors += r.errors;
+    r.buckets.forEach((n, i) => {
+      b.histogram[i] = (b.histogram[i] ?? 0) + n;
+    });
+  }
+  const out: StatsBucket[] = [];
+  for (let at = Math.floor(options.from.getTime() / size) * size; at < options.to.getTime(); at += size) {
+    const b = byBucket.get(at);
+    out.push({
+      at: new Date(at).toISOString(),
+      requests: b?.requests ?? 0,
+      errors: b?.errors ?? 0,
+      p50Ms: b ? histogramPercentile(b.histogram, 0.5) : null,
+      p95Ms: b ? histogramPercentile(b.histogram, 0.95) : null,
+    });
+  }
+  return out;
+}
+
+/** The upper bound of the bucket holding the percentile (the last bucket reports its lower bound). */
+function histogramPercentile(histogram: number[], p: number): number | null {
+  const total = histogram.reduce((a, b) => a + b, 0);
+  if (total === 0) return null;
+  let seen = 0;
+  for (let i = 0; i < histogram.length; i++) {
+    seen += histogram[i] ?? 0;
+    if (seen >= p * total) return LATENCY_BUCKETS_MS[i] ?? (LATENCY_BUCKETS_MS.at(-1) as number);
+  }
+  return LATENCY_BUCKETS_MS.at(-1) as number;
+}
+
+export type DatabaseStats = {
+  sizeBytes: number;
+  tables: { name: string; totalBytes: number; rowsEstimate: number }[];
+  connections: { state: string; count: number }[];
+};
+
+/** Database size, the 10 largest tables (partitions rolled into their parent), connections by state. */
+export async function databaseStats(db: Db): Promise<DatabaseStats> {
+  const size = await sql<{ size: number }>`select pg_database_size(current_database()) as size`.execute(db);
+  const tables = await sql<{ name: string; total_bytes: number; rows_estimate: number }>`
+    select coalesce(parent.relname, c.relname) as name,
+           sum(pg_total_relation_size(c.oid))::bigint as total_bytes,
+           sum(greatest(c.reltuples, 0))::bigint as rows_estimate
+    from pg_class c
+    join pg_namespace n on n.oid = c.relnamespace and n.nspname = 'public'
+    left join pg_inherits i on i.inhrelid = c.oid
+    left join pg_class parent on parent.oid = i.inhparent
+    where c.relkind = 'r'
+    group by 1
+    order by 2 desc
+    limit 10`.execute(db);
+  const connections = await sql<{ state: string; count: number }>`
+    select coalesce(state, 'unknown') as state, count(*)::int as count
+    from pg_stat_activity where datname = current_database() group by 1 order by 2 desc`.execute(db);
+  return {
+    sizeBytes: Number(size.rows[0]?.size ?? 0),
+    tables: tables.rows.map((t) => ({
+      name: t.name,
+      totalBytes: Number(t.total_bytes),
+      rowsEstimate: Number(t.rows_estimate),
+    })),
+    connections: connections.rows,
+  };
+}

@@ -1,0 +1,146 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appFor } from './support/app.ts';
+import { createTestDatabase, databaseKinds, type TestDatabase } from './support/database.ts';
+import { postJson, seedUser } from './support/users.ts';
+
+describe.each(databaseKinds())('observability API on %s', (kind) => {
+  let database: TestDatabase;
+  let harness: ReturnType<typeof appFor>;
+  let token: string;
+  let adminId: string;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+    harness = appFor({ DATABASE_URL: database.url, DEPLOY_COMMIT: 'c0ffee1', DEPLOY_TIME: '2026-11-23T08:00:00Z' });
+    harness.app.get('/api/test/boom', () => {
+      throw new Error('exploded with password=hunter2');
+    });
+    const admin = await seedUser(database.db, 'admin', { name: 'Olga Ops' });
+    adminId = admin.id;
+    token = (await postJson(harness.app, '/api/auth/login', { email: admin.email, password: admin.password })).body
+      .accessToken;
+    const auth = { authorization: `Bearer ${token}` };
+    // Real traffic: 12 reads of one user, 3 misses, 2 server errors, 1 unauthorized.
+    for (let i = 0; i < 12; i++) await harness.app.request(`/api/users/${adminId}`, { headers: auth });
+    for (let i = 0; i < 3; i++) await harness.app.request(`/api/nothing-${i}`);
+    for (let i = 0; i < 2; i++) await harness.app.request('/api/test/boom', { headers: auth });
+    await harness.app.request('/api/users', { headers: { authorization: 'Bearer wrong' } });
+    await harness.services.requestLogs.drain(harness.services.db);
+  });
+  afterAll(async () => {
+    await harness?.close();
+    await database?.drop();
+  });
+
+  const get = async (path: string) => {
+    const res = await harness.app.request(path, { headers: { authorization: `Bearer ${token}` } });
+    return { status: res.status, body: await res.json() };
+  };
+
+  it('logs: newest first, filters by status class, exact status, method, path, route and user', async () => {
+    const all = await get('/api/admin/system/logs?limit=200');
+    expect(all.status).toBe(200);
+    expect(all.body.items.length).toBeGreaterThanOrEqual(19);
+    const times = all.body.items.map((r: { createdAt: string }) => r.createdAt);
+    expect([...times].sort().reverse()).toEqual(times);
+    expect((await get('/api/admin/system/logs?status=5xx')).body.items).toHaveLength(2);
+    expect((await get('/api/admin/system/logs?status=404')).body.items).toHaveLength(3);
+    expect((await get('/api/admin/system/logs?status=401')).body.items).toHaveLength(1);
+    expect((await get('/api/admin/system/logs?path=nothing-1')).body.items).toHaveLength(1);
+    expect((await get('/api/admin/system/logs?route=%2Fapi%2Fusers%2F%3Aid')).body.items).toHaveLength(12);
+    const mine = await get(`/api/admin/system/logs?user_id=${adminId}&method=GET&limit=200`);
+    expect(mine.body.items.every((r: { userId: string }) => r.userId === adminId)).toBe(true);
+    const boom = (await get('/api/admin/system/logs?status=500')).body.items[0];
+    expect(boom).toMatchObject({ route: '/api/test/boom', errorCode: 'INTERNAL' });
+    expect(boom.errorMessage).toContain('exploded');
+    expect(boom.errorMessage).not.toContain('hunter2');
+  });
+
+  it('logs: keyset pages cover everything once', async () => {
+    const ids: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { body: { items: { id: number }[]; nextCursor: string | null } } = await get(
+        `/api/admin/system/logs?limit=4${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      ids.push(...page.body.items.map((r) => r.id));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    const total = (await get('/api/admin/system/logs?limit=200')).body.items.length;
+    expect(ids.length).toBe(total);
+    expect(new Set(ids).size).toBe(total);
+  });
+
+  it('logs: bad filters are 400 with the envelope', async () => {
+    for (const q of [
+      'from=2026-11-23T10:00:00Z&to=2026-11-23T09:00:00Z',
+      'status=6xx',
+      'status=abc',
+      'limit=10000',
+      'cursor=garbage',
+      'user_id=42',
+      'method=BREW',
+      'extra=1',
+    ]) {
+      const r = await get(`/api/admin/system/logs?${q}`);
+      expect(r.status, q).toBe(400);
+      expect(r.body.error.code, q).toMatch(/VALIDATION_FAILED|BAD_REQUEST/);
+    }
+  });
+
+  it('errors: grouped by route with counts, first/last seen and samples; 4xx on request', async () => {
+    const r = await get('/api/admin/system/errors');
+    expect(r.status).toBe(200);
+    expect(r.body.groups).toEqual([
+      expect.objectContaining({
+        route: '/api/test/boom',
+        status: 500,
+        count: 2,
+        samples: [expect.stringContaining('exploded')],
+      }),
+    ]);
+    const with4xx = await get('/api/admin/system/errors?include4xx=true');
+    const notFound = with4xx.body.groups.find((g: { status: number }) => g.status === 404);
+    expect(notFound).toMatchObject({ route: null, count: 3 });
+    expect((await get('/api/admin/system/errors?include4xx=maybe')).status).toBe(400);
+  });
+
+  it('active-users: who made requests in the last 15 minutes, with role and last path', async () => {
+    const r = await get('/api/admin/system/active-users');
+    expect(r.body.users).toEqual([expect.objectContaining({ userId: adminId, name: 'Olga Ops', role: 'admin' })]);
+    expect(r.body.users[0].lastPath).toMatch(/^\/api\//);
+  });
+
+  it('stats: per-bucket requests and errors with latency percentiles, from the rollup', async () => {
+    const r = await get('/api/admin/system/stats?window=1h');
+    expect(r.body.bucketMinutes).toBe(1);
+    const total = r.body.buckets.reduce((sum: number, b: { requests: number }) => sum + b.requests, 0);
+    expect(total).toBeGreaterThanOrEqual(18);
+    expect(r.body.buckets.reduce((sum: number, b: { errors: number }) => sum + b.errors, 0)).toBe(2);
+    expect(r.body.buckets.some((b: { p95Ms: number | null }) => typeof b.p95Ms === 'number')).toBe(true);
+    expect((await get('/api/admin/system/stats?window=2y')).status).toBe(400);
+  });
+
+  it('db, deploy, metrics and health views', async () => {
+    const db = await get('/api/admin/system/db');
+    expect(db.body.sizeBytes).toBeGreaterThan(0);
+    expect(db.body.tables.map((t: { name: string }) => t.name)).toContain('request_logs');
+    expect(db.body.tables.length).toBeLessThanOrEqual(10);
+    expect(db.body.connections.length).toBeGreaterThan(0);
+    expect(db.body.pool).toMatchObject({ max: 4 });
+    expect((await get('/api/admin/system/deploy')).body).toMatchObject({
+      commit: 'c0ffee1',
+      deployedAt: '2026-11-23T08:00:00Z',
+      runtime: 'node',
+    });
+    const metrics = (await get('/api/admin/system/metrics')).body;
+    expect(metrics.cpu.percent).toBeGreaterThanOrEqual(0);
+    expect(metrics.memory.totalBytes).toBeGreaterThan(0);
+    expect(metrics.process.rssBytes).toBeGreaterThan(0);
+    expect(typeof metrics.eventLoop.lagP99Ms).toBe('number');
+    const health = (await get('/api/admin/system/health')).body;
+    expect(health.details.database.status).toBe('up');
+    expect(health.requestLogWriter).toMatchObject({ dropped: 0, backlog: expect.any(Number) });
+    expect(health.scheduler).toEqual({ enabled: false });
+  });
+});
