@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { cronCommand } from './commands/cron.ts';
+import { logsCommand } from './commands/logs.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { userCommand } from './commands/user.ts';
 
@@ -14,6 +15,7 @@ const program = new Command('opsbase')
 program.addCommand(migrateCommand());
 program.addCommand(userCommand());
 program.addCommand(cronCommand());
+program.addCommand(logsCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -21,6 +21,7 @@ const HealthSchema = z
     version: z.string(),
     commit: z.string().nullable(),
     runtime: z.enum(['node', 'workerd']),
+    requestLogs: z.object({ backlog: z.number(), dropped: z.number() }),
   })
   .openapi('Health');
 
@@ -51,5 +52,7 @@ export const health = createFunction().openapi(healthRoute, async (c) => {
     commit: s.config.deployCommit,
   });
   c.header('Cache-Control', 'no-store');
-  return c.json(report, report.status === 'ok' ? 200 : 503);
+  // Rows the request-log writer had to drop while the database was away are reported here too.
+  const { backlog, dropped } = s.requestLogs.stats();
+  return c.json({ ...report, requestLogs: { backlog, dropped } }, report.status === 'ok' ? 200 : 503);
 });
