@@ -23,6 +23,10 @@ export const benches: Record<string, Bench> = {
       'job runner overhead around an empty job (lease + log writes), p50/p99, beside one query round trip (BENCH_RUNS, default 500)',
     load: () => import('./jobs.ts'),
   },
+  logging: {
+    description: 'one-query route with request logging on vs off; writer rows/s beside plain INSERT and UNNEST anchors',
+    load: () => import('./logging.ts'),
+  },
   'cold-start': {
     description:
       'Node server spawn to first healthy /api/health on an existing data dir vs a hello app (BENCH_RUNS, default 5)',
