@@ -11,21 +11,40 @@ export function encodeCursor(key: readonly (string | number)[]): string {
   return toBase64Url(utf8(JSON.stringify(key)));
 }
 
-/** Decodes a cursor made by encodeCursor with the given shape, or throws InvalidCursorError. */
-export function decodeCursor<const T extends readonly ('string' | 'number')[]>(
+/** What Date#toISOString writes for years 0-9999 (the ones Postgres timestamps hold). */
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+type CursorPart = 'string' | 'integer' | 'timestamp';
+type CursorValue<K> = K extends 'integer' ? number : K extends 'timestamp' ? Date : string;
+
+/**
+ * Decodes a cursor made by encodeCursor with the given shape, or throws InvalidCursorError.
+ * A cursor comes from the client: integers must be safe integers and timestamps exactly what
+ * toISOString wrote, so a forged one is a 400 here rather than a database error (a 500) later.
+ */
+export function decodeCursor<const T extends readonly CursorPart[]>(
   cursor: string,
   shape: T,
-): { [K in keyof T]: T[K] extends 'number' ? number : string } {
+): { [K in keyof T]: CursorValue<T[K]> } {
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder().decode(fromBase64Url(cursor)));
   } catch {
     throw new InvalidCursorError('cursor is not one this API issued');
   }
-  if (!Array.isArray(value) || value.length !== shape.length || value.some((v, i) => typeof v !== shape[i])) {
+  if (!Array.isArray(value) || value.length !== shape.length) {
     throw new InvalidCursorError('cursor is not one this API issued');
   }
-  return value as never;
+  return value.map((part, i) => {
+    const kind = shape[i];
+    if (kind === 'integer' && Number.isSafeInteger(part)) return part;
+    if (kind === 'string' && typeof part === 'string') return part;
+    if (kind === 'timestamp' && typeof part === 'string' && ISO_TIMESTAMP.test(part)) {
+      const at = new Date(part);
+      if (!Number.isNaN(at.getTime()) && at.toISOString() === part) return at;
+    }
+    throw new InvalidCursorError('cursor is not one this API issued');
+  }) as never;
 }
 
 export type Page<T> = { items: T[]; nextCursor: string | null };

@@ -76,9 +76,8 @@ export async function listUsers(db: Db, options: { limit: number; cursor?: strin
     .orderBy('id', 'desc')
     .limit(options.limit + 1);
   if (options.cursor) {
-    const [createdAt, id] = decodeCursor(options.cursor, ['string', 'string'] as const);
-    const at = new Date(createdAt);
-    if (Number.isNaN(at.getTime()) || !UUID.test(id)) throw new InvalidCursorError('cursor is not one this API issued');
+    const [at, id] = decodeCursor(options.cursor, ['timestamp', 'string'] as const);
+    if (!UUID.test(id)) throw new InvalidCursorError('cursor is not one this API issued');
     query = query.where((eb) =>
       eb.or([eb('created_at', '<', at), eb.and([eb('created_at', '=', at), eb('id', '<', id)])]),
     );

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { CronJobLog, JobStatus, JobTrigger } from '../../schema/database.ts';
 import type { Db } from '../db/connection.ts';
-import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from '../pagination.ts';
+import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
 import type { JobRun } from './types.ts';
 
 export function toJobRun(row: CronJobLog): JobRun {
@@ -176,9 +176,7 @@ export async function listCronLogs(db: Db, filter: CronLogFilter): Promise<Page<
   if (filter.from) query = query.where('started_at', '>=', filter.from);
   if (filter.to) query = query.where('started_at', '<', filter.to);
   if (filter.cursor) {
-    const [startedAt, id] = decodeCursor(filter.cursor, ['string', 'number'] as const);
-    const at = new Date(startedAt);
-    if (Number.isNaN(at.getTime())) throw new InvalidCursorError('cursor is not one this API issued');
+    const [at, id] = decodeCursor(filter.cursor, ['timestamp', 'integer'] as const);
     query = query.where((eb) =>
       eb.or([eb('started_at', '<', at), eb.and([eb('started_at', '=', at), eb('id', '<', id)])]),
     );

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { RequestLog } from '../../schema/database.ts';
 import type { Db } from '../db/connection.ts';
-import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from '../pagination.ts';
+import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
 import { LATENCY_BUCKETS_MS } from './request-log-writer.ts';
 
 export type RequestLogView = {
@@ -66,9 +66,7 @@ export async function listRequestLogs(db: Db, f: LogFilter): Promise<Page<Reques
   if (f.route) q = q.where('route', '=', f.route);
   if (f.userId) q = q.where('user_id', '=', f.userId);
   if (f.cursor) {
-    const [createdAt, id] = decodeCursor(f.cursor, ['string', 'number'] as const);
-    const at = new Date(createdAt);
-    if (Number.isNaN(at.getTime())) throw new InvalidCursorError('cursor is not one this API issued');
+    const [at, id] = decodeCursor(f.cursor, ['timestamp', 'integer'] as const);
     q = q.where((eb) => eb.or([eb('created_at', '<', at), eb.and([eb('created_at', '=', at), eb('id', '<', id)])]));
   }
   const rows = await q.execute();
