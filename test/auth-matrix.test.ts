@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { utf8 } from '../lib/auth/crypto.ts';
 import { can, PERMISSIONS, type Permission, ROLES } from '../lib/auth/permissions.ts';
 import { signAccessToken, type TokenSettings } from '../lib/auth/tokens.ts';
+import type { Role } from '../schema/database.ts';
 import { appFor, TEST_ENV } from './support/app.ts';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/database.ts';
 import { type Answer, envelopeProblems, errorCode, readAnswer } from './support/envelope.ts';
@@ -151,7 +152,8 @@ describe.each(databaseKinds())('authorization matrix generated from the router (
     options: { authorization?: string; caller?: SeededUser; userId?: string } = {},
   ): Promise<Answer> {
     const caller = options.caller ?? (await seedUser(database.db, 'agent'));
-    const body = BODY_FIXTURES[op.key] ? await BODY_FIXTURES[op.key]?.(caller) : op.body && sampleBody(op.body);
+    const fixture = BODY_FIXTURES[op.key];
+    const body = fixture ? await fixture(caller) : op.body && sampleBody(op.body);
     const headers: Record<string, string> = {};
     if (options.authorization !== undefined) headers.authorization = options.authorization;
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -255,7 +257,9 @@ describe.each(databaseKinds())('authorization matrix generated from the router (
         } else {
           const problems = envelopeProblems(answer);
           if (answer.status !== 403 || errorCode(answer) !== 'FORBIDDEN') problems.unshift('not 403 FORBIDDEN');
-          if (problems.length > 0) failures.push(`${op.key} (${op.access}, denied): ${describeAnswer(answer)}`);
+          if (problems.length > 0) {
+            failures.push(`${op.key} (${op.access}, denied): ${problems.join('; ')} (${describeAnswer(answer)})`);
+          }
         }
       }
       expect(failures).toEqual([]);
@@ -321,8 +325,7 @@ describe.each(databaseKinds())('authorization matrix generated from the router (
     if (!lacking || !having) throw new Error(`every role or no role may ${permission}`);
     const user = await seedUser(database.db, lacking);
     const token = bearer((await login(user)).accessToken);
-    const setRole = (role: typeof lacking) =>
-      database.db.updateTable('users').set({ role }).where('id', '=', user.id).execute();
+    const setRole = (role: Role) => database.db.updateTable('users').set({ role }).where('id', '=', user.id).execute();
 
     expect((await send(op, { authorization: token, caller: user })).status).toBe(403);
     await setRole(having);
