@@ -1,4 +1,3 @@
-import { checkHealth } from '../lib/health.ts';
 import {
   activeUsers,
   databaseStats,
@@ -15,6 +14,7 @@ import {
   StatsQuerySchema,
 } from '../schema/api/observability.ts';
 import { createFunction } from './base.ts';
+import { checkServicesHealth } from './health.ts';
 import { errorResponses, json, route } from './route.ts';
 
 const tags = ['admin: system'];
@@ -63,14 +63,7 @@ const logsRoute = route('admin:access', {
 export const adminSystem = createFunction()
   .openapi(healthRoute, async (c) => {
     const s = c.var.services;
-    const report = await checkHealth({
-      db: s.db,
-      storage: s.storage,
-      timeoutMs: s.config.healthTimeoutMs,
-      startedAt: s.startedAt,
-      runtime: s.runtime,
-      commit: s.config.deployCommit,
-    });
+    const report = await checkServicesHealth(s);
     return c.json(
       {
         ...report,

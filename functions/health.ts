@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { checkHealth } from '../lib/health.ts';
 import { createFunction } from './base.ts';
+import type { Services } from './context.ts';
 import { route } from './route.ts';
 
 const DependencySchema = z
@@ -41,9 +42,9 @@ const healthRoute = route('public', {
   },
 });
 
-export const health = createFunction().openapi(healthRoute, async (c) => {
-  const s = c.var.services;
-  const report = await checkHealth({
+/** The health check for this request's services (the public route and the admin view share it). */
+export function checkServicesHealth(s: Services) {
+  return checkHealth({
     db: s.db,
     storage: s.storage,
     timeoutMs: s.config.healthTimeoutMs,
@@ -51,6 +52,11 @@ export const health = createFunction().openapi(healthRoute, async (c) => {
     runtime: s.runtime,
     commit: s.config.deployCommit,
   });
+}
+
+export const health = createFunction().openapi(healthRoute, async (c) => {
+  const s = c.var.services;
+  const report = await checkServicesHealth(s);
   c.header('Cache-Control', 'no-store');
   // Rows the request-log writer had to drop while the database was away are reported here too.
   const { backlog, dropped } = s.requestLogs.stats();

@@ -2,22 +2,10 @@ import { sql } from 'kysely';
 import type { RequestLog } from '../../schema/database.ts';
 import type { Db } from '../db/connection.ts';
 import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
-import { LATENCY_BUCKETS_MS } from './request-log-writer.ts';
+import { LATENCY_BUCKETS_MS, type RequestLogEntry } from './request-log-writer.ts';
 
-export type RequestLogView = {
-  id: number;
-  createdAt: string;
-  method: string;
-  path: string;
-  route: string | null;
-  status: number;
-  durationMs: number;
-  userId: string | null;
-  ip: string | null;
-  requestId: string | null;
-  errorCode: string | null;
-  errorMessage: string | null;
-};
+/** A stored request log as the API shows it: the writer's entry with its id and an ISO time. */
+export type RequestLogView = Omit<RequestLogEntry, 'createdAt'> & { id: number; createdAt: string };
 
 const toView = (r: RequestLog): RequestLogView => ({
   id: r.id,
