@@ -106,6 +106,28 @@ export interface RequestLogMinutesTable {
   buckets: number[];
 }
 
+export type BackupStatus = 'running' | 'complete' | 'failed';
+export type BackupTrigger = 'job' | 'cli' | 'api';
+
+/** The index of backups this database made (the manifests in object storage are the source of truth). */
+export interface BackupsTable {
+  id: string;
+  status: BackupStatus;
+  trigger: BackupTrigger;
+  holder: string;
+  started_at: Generated<Date>;
+  finished_at: Date | null;
+  bytes: number | null;
+  tables: number | null;
+  rows: number | null;
+  encrypted: Generated<boolean>;
+  error: string | null;
+  verified_at: Date | null;
+  verify_ok: boolean | null;
+  verify_message: string | null;
+}
+export type BackupRow = Selectable<BackupsTable>;
+
 /** Every table Opsbase owns, as Kysely sees it. */
 export interface Database {
   app_settings: AppSettingsTable;
@@ -117,4 +139,5 @@ export interface Database {
   job_locks: JobLocksTable;
   request_logs: RequestLogsTable;
   request_log_minutes: RequestLogMinutesTable;
+  backups: BackupsTable;
 }
