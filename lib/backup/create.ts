@@ -40,15 +40,30 @@ export type BackupSummary = { id: string; manifest: Manifest };
  */
 export async function createBackup(
   deps: BackupDeps,
-  run: { trigger: BackupTrigger; holder: string; id?: string },
+  run: { trigger: BackupTrigger; holder: string },
 ): Promise<BackupSummary> {
-  const id = run.id ?? newBackupId();
+  return (await beginBackup(deps, run)).done;
+}
+
+/**
+ * Records the backup as running and starts it: resolves with its id at once, and `done` when it
+ * has finished (for callers that answer before it ends, like the admin API).
+ */
+export async function beginBackup(
+  deps: BackupDeps,
+  run: { trigger: BackupTrigger; holder: string },
+): Promise<{ id: string; done: Promise<BackupSummary> }> {
+  const id = newBackupId();
   await insertRunningBackup(deps.db, {
     id,
     trigger: run.trigger,
     holder: run.holder,
     encrypted: Boolean(deps.settings.encryptionKey),
   });
+  return { id, done: runBackup(deps, id) };
+}
+
+async function runBackup(deps: BackupDeps, id: string): Promise<BackupSummary> {
   try {
     const manifest = await writeBackup(deps, id);
     await finishBackup(deps.db, id, {
