@@ -22,9 +22,14 @@ function unconfigured(config: Config): string | null {
  * fails or is killed leaves everything before its last commit and nothing after it. Invalid rows
  * are skipped, counted and named. `full` starts again from the beginning (idempotent).
  */
-export async function syncLeads(
-  ctx: Pick<JobContext, 'db' | 'config' | 'logger' | 'signal'> & { full?: boolean; retryBaseMs?: number },
-): Promise<JobResult> {
+export type LeadsSyncOptions = Pick<JobContext, 'db' | 'config' | 'logger' | 'signal'> & {
+  full?: boolean;
+  retryBaseMs?: number;
+  /** Called after each batch and its cursor have committed (progress reports; tests cut the source here). */
+  onBatchCommitted?(progress: { batches: number; rows: number; cursor: LeadsCursor }): void | Promise<void>;
+};
+
+export async function syncLeads(ctx: LeadsSyncOptions): Promise<JobResult> {
   const reason = unconfigured(ctx.config);
   if (reason) throw new Error(`leads_sync is not configured: ${reason}`);
   const { db, logger, signal } = ctx;
@@ -90,6 +95,7 @@ export async function syncLeads(
       totals.inserted += written.inserted;
       totals.updated += written.updated;
       cursor = next;
+      await ctx.onBatchCommitted?.({ batches: totals.batches, rows: totals.read, cursor });
     }
 
     const accepted = totals.read - rejected.length;
