@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { DEFAULT_LOGIN_THROTTLE } from './auth/login-throttle.ts';
 import { DEFAULT_PBKDF2_ITERATIONS } from './auth/password.ts';
 import type { AuthPolicy } from './auth/service.ts';
+import { isSourceTable, type LeadColumns, parseLeadColumns } from './crm/leads-mapping.ts';
+import { isTimeZone } from './crm/time-zone.ts';
 import { type AddressRange, parseRange } from './net.ts';
 
 /** Environment variables arrive as strings (process.env, Workers vars, .env files). */
@@ -107,6 +109,15 @@ const url = (protocols: string[]) =>
       )
       .optional(),
   );
+
+const timeZone = z.preprocess(
+  emptyToUndefined,
+  z
+    .string()
+    .trim()
+    .default('UTC')
+    .refine(isTimeZone, 'expected an IANA time zone such as UTC, Asia/Kolkata or America/New_York'),
+);
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
@@ -244,6 +255,43 @@ const envSchema = z.object({
   ),
   DEPLOY_COMMIT: optionalString,
   DEPLOY_TIME: optionalString,
+
+  LEADS_MYSQL_URL: url(['mysql:', 'mariadb:']),
+  LEADS_MYSQL_TABLE: z.preprocess(
+    emptyToUndefined,
+    z.string().trim().default('leads').refine(isSourceTable, 'expected a table name, or database.table'),
+  ),
+  LEADS_MYSQL_COLUMNS: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .default('')
+      .transform((value, ctx) => {
+        try {
+          return parseLeadColumns(value);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: `${(error as Error).message} (e.g. external_id=lead_id,city=)` });
+          return z.NEVER;
+        }
+      }),
+  ),
+  LEADS_MYSQL_TIMEZONE: timeZone,
+  LEADS_SYNC_BATCH_SIZE: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number({ error: 'expected a number' }).int().min(1).max(50_000).default(5000),
+  ),
+  ATTENDANCE_API_URL: url(['http:', 'https:']),
+  ATTENDANCE_API_KEY: optionalString,
+  ATTENDANCE_TIMEZONE: timeZone,
+  ATTENDANCE_PAGE_SIZE: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number({ error: 'expected a number' }).int().min(1).max(5000).default(500),
+  ),
+  SYNC_TIMEOUT_MS: positiveInt(15_000),
+  SYNC_MAX_ATTEMPTS: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number({ error: 'expected a number' }).int().min(1).max(10).default(4),
+  ),
 });
 
 /** Every variable the schema reads, for checks that .env.example documents them all. */
@@ -297,9 +345,33 @@ export type Config = {
   rateLimit: { limit: number; windowSeconds: number };
   trustedProxies: AddressRange[];
   corsOrigins: string[];
+  /** The CRM's two sync sources (leads from MySQL/MariaDB, attendance from the device API). */
+  crm: CrmConfig;
 };
 
-const SECRET_NAME = /SECRET|PASSWORD|TOKEN|KEY|DATABASE_URL/;
+export type CrmConfig = {
+  leads: {
+    /** undefined: the leads sync is not configured. */
+    mysqlUrl: string | undefined;
+    table: string;
+    columns: LeadColumns;
+    /** Zone of the source's DATETIME values (TIMESTAMP columns arrive in UTC). */
+    timeZone: string;
+    batchSize: number;
+  };
+  attendance: {
+    /** undefined: the attendance sync is not configured. */
+    apiUrl: string | undefined;
+    apiKey: string | undefined;
+    /** Zone of the device's wall-clock punch times. */
+    timeZone: string;
+    pageSize: number;
+  };
+  /** Each source request's budget, and how many tries a transient failure gets. */
+  sync: { timeoutMs: number; maxAttempts: number };
+};
+
+const SECRET_NAME = /SECRET|PASSWORD|TOKEN|KEY|DATABASE_URL|MYSQL_URL/;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -394,6 +466,22 @@ export function parseConfig(env: RawEnv): Config {
     rateLimit: { limit: e.THROTTLE_LIMIT, windowSeconds: e.THROTTLE_TTL },
     trustedProxies: e.TRUSTED_PROXIES,
     corsOrigins: e.CORS_ORIGIN,
+    crm: {
+      leads: {
+        mysqlUrl: e.LEADS_MYSQL_URL,
+        table: e.LEADS_MYSQL_TABLE,
+        columns: e.LEADS_MYSQL_COLUMNS,
+        timeZone: e.LEADS_MYSQL_TIMEZONE,
+        batchSize: e.LEADS_SYNC_BATCH_SIZE,
+      },
+      attendance: {
+        apiUrl: e.ATTENDANCE_API_URL,
+        apiKey: e.ATTENDANCE_API_KEY,
+        timeZone: e.ATTENDANCE_TIMEZONE,
+        pageSize: e.ATTENDANCE_PAGE_SIZE,
+      },
+      sync: { timeoutMs: e.SYNC_TIMEOUT_MS, maxAttempts: e.SYNC_MAX_ATTEMPTS },
+    },
   };
 }
 

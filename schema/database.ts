@@ -106,6 +106,47 @@ export interface RequestLogMinutesTable {
   buckets: number[];
 }
 
+/** Where a sync source's next incremental read starts (one row per source). */
+export interface SyncCursorsTable {
+  source: string;
+  cursor: unknown;
+  updated_at: Generated<Date>;
+}
+
+export interface LeadsTable {
+  id: Generated<string>;
+  external_id: string;
+  name: string | null;
+  phone: string | null;
+  email: string | null;
+  city: string | null;
+  source: string | null;
+  status: Generated<string>;
+  assigned_to: string | null;
+  source_assignee: string | null;
+  notes: string | null;
+  created_at: Date;
+  updated_at: Date;
+  source_updated_at: Date | null;
+  edited_at: Date | null;
+  synced_at: Date | null;
+}
+export type Lead = Selectable<LeadsTable>;
+
+export type PunchDirection = 'in' | 'out';
+
+export interface AttendanceTable {
+  id: Generated<number>;
+  employee_code: string;
+  employee_name: string | null;
+  punched_at: Date;
+  direction: PunchDirection;
+  device_id: Generated<string>;
+  external_id: string | null;
+  synced_at: Generated<Date>;
+}
+export type Punch = Selectable<AttendanceTable>;
+
 /** Every table Opsbase owns, as Kysely sees it. */
 export interface Database {
   app_settings: AppSettingsTable;
@@ -117,4 +158,7 @@ export interface Database {
   job_locks: JobLocksTable;
   request_logs: RequestLogsTable;
   request_log_minutes: RequestLogMinutesTable;
+  sync_cursors: SyncCursorsTable;
+  leads: LeadsTable;
+  attendance: AttendanceTable;
 }
