@@ -292,6 +292,37 @@ const envSchema = z.object({
     emptyToUndefined,
     z.coerce.number({ error: 'expected a number' }).int().min(1).max(10).default(4),
   ),
+  REQUEST_LOG_FLUSH_INTERVAL_MS: positiveInt(500),
+  WEB_CONCURRENCY: z.preprocess(
+    emptyToUndefined,
+    z
+      .union([
+        z.literal('max'),
+        z.coerce.number({ error: 'expected a number of workers or "max"' }).int().min(1).max(256),
+      ])
+      .default(1),
+  ),
+  METRICS_TOKEN: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .refine((v) => v.length >= 16, 'must be at least 16 characters (openssl rand -base64 32)')
+      .optional(),
+  ),
+  TELEGRAM_BOT_TOKEN: optionalString,
+  TELEGRAM_API_BASE: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .refine((v) => /^https?:\/\/[^/]+/.test(v), 'expected a URL such as https://api.telegram.org')
+      .transform((v) => v.replace(/\/+$/, ''))
+      .default('https://api.telegram.org'),
+  ),
+  ALERT_WEBHOOK_URL: url(['http:', 'https:']),
+  ALERT_TELEGRAM_CHAT_ID: optionalString,
+  ALERT_AFTER_FAILURES: positiveInt(3),
+  ALERT_CHECK_INTERVAL: duration(60),
 });
 
 /** Every variable the schema reads, for checks that .env.example documents them all. */
@@ -338,6 +369,8 @@ export type Config = {
     /** Path prefixes not logged (REQUEST_LOG_EXCLUDE; default /api/health; empty logs everything). */
     exclude: string[];
     retentionDays: number;
+    /** How often a Node process writes its buffered request logs. */
+    flushIntervalMs: number;
   };
   /** Seconds a user's role/active state is remembered per process (AUTH_CACHE_TTL). */
   authCacheTtlSeconds: number;
@@ -347,6 +380,18 @@ export type Config = {
   corsOrigins: string[];
   /** The CRM's two sync sources (leads from MySQL/MariaDB, attendance from the device API). */
   crm: CrmConfig;
+  /** Node HTTP worker processes (node:cluster); 'max' means one per CPU core. 1 = no cluster. */
+  webConcurrency: number | 'max';
+  /** Bearer token of GET /metrics; undefined answers 503 there. */
+  metricsToken: string | undefined;
+  telegram: { botToken: string | undefined; apiBase: string };
+  alerts: {
+    webhookUrl: string | undefined;
+    telegramChatId: string | undefined;
+    /** A job alerts when its last this-many finished runs all failed. */
+    afterFailures: number;
+    checkIntervalMs: number;
+  };
 };
 
 export type CrmConfig = {
@@ -411,6 +456,9 @@ export function parseConfig(env: RawEnv): Config {
       message: 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together',
     });
   }
+  if (e.ALERT_TELEGRAM_CHAT_ID && !e.TELEGRAM_BOT_TOKEN) {
+    problems.push({ variable: 'TELEGRAM_BOT_TOKEN', message: 'required when ALERT_TELEGRAM_CHAT_ID is set' });
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -461,7 +509,11 @@ export function parseConfig(env: RawEnv): Config {
       scheduler: scheduler.data ?? false,
       cronLogRetentionDays: e.CRON_LOG_RETENTION_DAYS,
     },
-    requestLogs: { exclude: e.REQUEST_LOG_EXCLUDE, retentionDays: e.REQUEST_LOG_RETENTION_DAYS },
+    requestLogs: {
+      exclude: e.REQUEST_LOG_EXCLUDE,
+      retentionDays: e.REQUEST_LOG_RETENTION_DAYS,
+      flushIntervalMs: e.REQUEST_LOG_FLUSH_INTERVAL_MS,
+    },
     authCacheTtlSeconds: e.AUTH_CACHE_TTL,
     rateLimit: { limit: e.THROTTLE_LIMIT, windowSeconds: e.THROTTLE_TTL },
     trustedProxies: e.TRUSTED_PROXIES,
@@ -481,6 +533,14 @@ export function parseConfig(env: RawEnv): Config {
         pageSize: e.ATTENDANCE_PAGE_SIZE,
       },
       sync: { timeoutMs: e.SYNC_TIMEOUT_MS, maxAttempts: e.SYNC_MAX_ATTEMPTS },
+    webConcurrency: e.WEB_CONCURRENCY,
+    metricsToken: e.METRICS_TOKEN,
+    telegram: { botToken: e.TELEGRAM_BOT_TOKEN, apiBase: e.TELEGRAM_API_BASE },
+    alerts: {
+      webhookUrl: e.ALERT_WEBHOOK_URL,
+      telegramChatId: e.ALERT_TELEGRAM_CHAT_ID,
+      afterFailures: e.ALERT_AFTER_FAILURES,
+      checkIntervalMs: e.ALERT_CHECK_INTERVAL * 1000,
     },
   };
 }

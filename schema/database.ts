@@ -1,4 +1,4 @@
-import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 
 /** Instance-wide key/value settings (e.g. when the local stack first seeded its admin). */
 export interface AppSettingsTable {
@@ -146,6 +146,19 @@ export interface AttendanceTable {
   synced_at: Generated<Date>;
 }
 export type Punch = Selectable<AttendanceTable>;
+export interface AlertIncidentsTable {
+  id: Generated<number>;
+  key: string;
+  rule: string;
+  summary: string;
+  details: ColumnType<Record<string, unknown>, string | undefined, string>;
+  opened_at: Generated<Date>;
+  resolved_at: Date | null;
+  open_notified_at: Date | null;
+  resolve_notified_at: Date | null;
+  notify_error: string | null;
+}
+export type AlertIncident = Selectable<AlertIncidentsTable>;
 
 /** Every table Opsbase owns, as Kysely sees it. */
 export interface Database {
@@ -161,4 +174,5 @@ export interface Database {
   sync_cursors: SyncCursorsTable;
   leads: LeadsTable;
   attendance: AttendanceTable;
+  alert_incidents: AlertIncidentsTable;
 }
