@@ -323,7 +323,62 @@ const envSchema = z.object({
   ALERT_TELEGRAM_CHAT_ID: optionalString,
   ALERT_AFTER_FAILURES: positiveInt(3),
   ALERT_CHECK_INTERVAL: duration(60),
+
+  BACKUP_PREFIX: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, 'expected a key prefix such as backups or opsbase/backups')
+      .default('backups'),
+  ),
+  BACKUP_ENCRYPTION_KEY: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .transform((value, ctx) => {
+        const key = decodeBase64Key(value);
+        if (!key) {
+          ctx.addIssue({ code: 'custom', message: 'must be 32 bytes, base64 encoded (openssl rand -base64 32)' });
+          return z.NEVER;
+        }
+        return key;
+      })
+      .optional(),
+  ),
+  BACKUP_KEEP_DAYS: positiveInt(7),
+  BACKUP_KEEP_COUNT: positiveInt(3),
+  BACKUP_EXCLUDE_TABLES: z.preprocess(
+    (v) => (v === undefined ? 'request_logs' : v),
+    z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean),
+      )
+      .refine((tables) => tables.every((t) => /^[a-z_][a-z0-9_]*$/.test(t)), 'expected table names, comma separated'),
+  ),
+  BACKUP_GZIP_LEVEL: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number({ error: 'expected a gzip level 1-9' }).int().min(1).max(9).default(1),
+  ),
+  BACKUP_PART_SIZE: byteSize(8 * 1024 * 1024).refine(
+    (n) => n >= 5 * 1024 * 1024,
+    'must be at least 5mb (the S3 minimum part size)',
+  ),
+  BACKUP_DRILL_DATABASE_URL: url(['postgres:', 'postgresql:']),
 });
+
+/** 32 bytes from standard or url-safe base64, or undefined. */
+function decodeBase64Key(value: string): Uint8Array | undefined {
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(value)) return undefined;
+  const binary = atob(value.replaceAll('-', '+').replaceAll('_', '/'));
+  if (binary.length !== 32) return undefined;
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+}
 
 /** Every variable the schema reads, for checks that .env.example documents them all. */
 export const CONFIG_VARIABLES = Object.keys(envSchema.shape) as (keyof typeof envSchema.shape)[];
@@ -392,6 +447,22 @@ export type Config = {
     afterFailures: number;
     checkIntervalMs: number;
   };
+  backup: BackupSettings;
+};
+
+export type BackupSettings = {
+  /** Key prefix in S3_BUCKET under which every backup lives (BACKUP_PREFIX). */
+  prefix: string;
+  /** AES-256-GCM key (BACKUP_ENCRYPTION_KEY, 32 bytes); undefined = backups are not encrypted. */
+  encryptionKey: Uint8Array | undefined;
+  keepDays: number;
+  keepCount: number;
+  excludeTables: string[];
+  gzipLevel: number;
+  /** Multipart part size in bytes (memory per upload is about two parts). */
+  partSize: number;
+  /** Where `verify --drill` restores to; undefined = a scratch database it creates and drops. */
+  drillDatabaseUrl: string | undefined;
 };
 
 export type CrmConfig = {
@@ -541,6 +612,16 @@ export function parseConfig(env: RawEnv): Config {
       telegramChatId: e.ALERT_TELEGRAM_CHAT_ID,
       afterFailures: e.ALERT_AFTER_FAILURES,
       checkIntervalMs: e.ALERT_CHECK_INTERVAL * 1000,
+    },
+    backup: {
+      prefix: e.BACKUP_PREFIX,
+      encryptionKey: e.BACKUP_ENCRYPTION_KEY,
+      keepDays: e.BACKUP_KEEP_DAYS,
+      keepCount: e.BACKUP_KEEP_COUNT,
+      excludeTables: e.BACKUP_EXCLUDE_TABLES,
+      gzipLevel: e.BACKUP_GZIP_LEVEL,
+      partSize: e.BACKUP_PART_SIZE,
+      drillDatabaseUrl: e.BACKUP_DRILL_DATABASE_URL,
     },
   };
 }

@@ -159,6 +159,27 @@ export interface AlertIncidentsTable {
   notify_error: string | null;
 }
 export type AlertIncident = Selectable<AlertIncidentsTable>;
+export type BackupStatus = 'running' | 'complete' | 'failed';
+export type BackupTrigger = 'job' | 'cli' | 'api';
+
+/** The index of backups this database made (the manifests in object storage are the source of truth). */
+export interface BackupsTable {
+  id: string;
+  status: BackupStatus;
+  trigger: BackupTrigger;
+  holder: string;
+  started_at: Generated<Date>;
+  finished_at: Date | null;
+  bytes: number | null;
+  tables: number | null;
+  rows: number | null;
+  encrypted: Generated<boolean>;
+  error: string | null;
+  verified_at: Date | null;
+  verify_ok: boolean | null;
+  verify_message: string | null;
+}
+export type BackupRow = Selectable<BackupsTable>;
 
 /** Every table Opsbase owns, as Kysely sees it. */
 export interface Database {
@@ -175,4 +196,5 @@ export interface Database {
   leads: LeadsTable;
   attendance: AttendanceTable;
   alert_incidents: AlertIncidentsTable;
+  backups: BackupsTable;
 }
