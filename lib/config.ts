@@ -604,6 +604,7 @@ export function parseConfig(env: RawEnv): Config {
         pageSize: e.ATTENDANCE_PAGE_SIZE,
       },
       sync: { timeoutMs: e.SYNC_TIMEOUT_MS, maxAttempts: e.SYNC_MAX_ATTEMPTS },
+    },
     webConcurrency: e.WEB_CONCURRENCY,
     metricsToken: e.METRICS_TOKEN,
     telegram: { botToken: e.TELEGRAM_BOT_TOKEN, apiBase: e.TELEGRAM_API_BASE },
