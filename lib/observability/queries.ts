@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { RequestLog } from '../../schema/database.ts';
 import type { Db } from '../db/connection.ts';
-import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
+import { decodeCursor, encodeCursor, olderThanCursor, type Page } from '../pagination.ts';
 import { LATENCY_BUCKETS_MS, type RequestLogEntry } from './request-log-writer.ts';
 
 /** A stored request log as the API shows it: the writer's entry with its id and an ISO time. */
@@ -55,7 +55,7 @@ export async function listRequestLogs(db: Db, f: LogFilter): Promise<Page<Reques
   if (f.userId) q = q.where('user_id', '=', f.userId);
   if (f.cursor) {
     const [at, id] = decodeCursor(f.cursor, ['timestamp', 'integer'] as const);
-    q = q.where((eb) => eb.or([eb('created_at', '<', at), eb.and([eb('created_at', '=', at), eb('id', '<', id)])]));
+    q = q.where(olderThanCursor('created_at', 'id', at, id));
   }
   const rows = await q.execute();
   const items = rows.slice(0, f.limit);
