@@ -120,8 +120,13 @@ export type ActiveUser = {
   requests: number;
 };
 
-/** Users with a request in the last `minutes`, most recent first. */
+/**
+ * Users with a request in the last `minutes`, most recent first: one pass over the window's rows
+ * (the newest per user and a count), with the bound computed here so the planner prunes to the
+ * partitions it covers.
+ */
 export async function activeUsers(db: Db, minutes: number): Promise<ActiveUser[]> {
+  const since = new Date(Date.now() - minutes * 60_000);
   const { rows } = await sql<{
     user_id: string;
     name: string;
@@ -131,19 +136,14 @@ export async function activeUsers(db: Db, minutes: number): Promise<ActiveUser[]
     last_seen: Date;
     requests: number;
   }>`
-    select u.id as user_id, u.name, u.email, u.role, l.path as last_path, l.created_at as last_seen, c.requests
+    select u.id as user_id, u.name, u.email, u.role, l.path as last_path, l.created_at as last_seen, l.requests
     from (
-      select user_id, count(*)::int as requests, max(created_at) as last_seen
+      select distinct on (user_id) user_id, path, created_at, count(*) over (partition by user_id)::int as requests
       from request_logs
-      where user_id is not null and created_at >= now() - make_interval(mins => ${minutes})
-      group by user_id
-    ) c
-    join users u on u.id = c.user_id
-    join lateral (
-      select path, created_at from request_logs r
-      where r.user_id = c.user_id and r.created_at = c.last_seen
-      limit 1
-    ) l on true
+      where user_id is not null and created_at >= ${since}
+      order by user_id, created_at desc, id desc
+    ) l
+    join users u on u.id = l.user_id
     order by l.created_at desc`.execute(db);
   return rows.map((r) => ({
     userId: r.user_id,
