@@ -39,7 +39,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     select min(created_at) as first, max(created_at) as last from request_logs`.execute(db);
   const range = rows[0];
   if (range?.first && range.last) {
-    await rollUpRequestLogs(db, new Date(range.first), new Date(new Date(range.last).getTime() + 1));
+    await rollUpRequestLogs(db, new Date(range.first), new Date(new Date(range.last).getTime() + 1), [
+      'totals',
+      'errors',
+    ]);
   }
 }
 

@@ -16,21 +16,29 @@ function latencyHistogramSql() {
   return sql<number[]>`array[${sql.join(counts)}]::integer[]`;
 }
 
+export type Rollup = 'minutes' | 'totals' | 'errors';
+
 /** The message an error row contributes to its group's samples (null when it has none). */
 export const errorSampleSql = sql<string | null>`nullif(coalesce(error_message, error_code), '')`;
 
 /**
- * Recomputes every rollup of the whole hours covering [from, to) from the raw rows, replacing what
+ * Recomputes the rollups (all unless named) of the whole hours covering [from, to) from the raw rows, replacing what
  * is stored for the groups that have rows: the per-minute rollup per route, its totals per
  * minute, and the hourly error groups. The writer keeps them as it goes; this is the reference they
  * must agree with, what a bulk load (the seed bench) uses instead of the writer, and the backfill.
  */
-// biome-ignore lint/suspicious/noExplicitAny: the backfill migration passes its untyped Kysely
-export async function rollUpRequestLogs(db: Db | Kysely<any>, from: Date, to: Date): Promise<void> {
+export async function rollUpRequestLogs(
+  // biome-ignore lint/suspicious/noExplicitAny: the backfill migration passes its untyped Kysely
+  db: Db | Kysely<any>,
+  from: Date,
+  to: Date,
+  rollups: readonly Rollup[] = ['minutes', 'totals', 'errors'],
+): Promise<void> {
   const start = new Date(Math.floor(from.getTime() / HOUR_MS) * HOUR_MS);
   const end = new Date(Math.ceil(to.getTime() / HOUR_MS) * HOUR_MS);
   const histogram = latencyHistogramSql();
-  await sql`insert into request_log_minutes (minute, method, route, requests, errors, duration_sum_ms, duration_max_ms, buckets)
+  if (rollups.includes('minutes'))
+    await sql`insert into request_log_minutes (minute, method, route, requests, errors, duration_sum_ms, duration_max_ms, buckets)
     select date_trunc('minute', created_at, 'UTC'), method, coalesce(route, ${UNMATCHED_ROUTE}), count(*)::int,
       (count(*) filter (where status >= 500))::int, sum(duration_ms::float8), max(duration_ms), ${histogram}
     from request_logs
@@ -39,7 +47,8 @@ export async function rollUpRequestLogs(db: Db | Kysely<any>, from: Date, to: Da
     on conflict (minute, method, route) do update set
       requests = excluded.requests, errors = excluded.errors, duration_sum_ms = excluded.duration_sum_ms,
       duration_max_ms = excluded.duration_max_ms, buckets = excluded.buckets`.execute(db);
-  await sql`insert into request_log_minute_totals (minute, requests, errors, duration_sum_ms, duration_max_ms, buckets)
+  if (rollups.includes('totals'))
+    await sql`insert into request_log_minute_totals (minute, requests, errors, duration_sum_ms, duration_max_ms, buckets)
     select date_trunc('minute', created_at, 'UTC'), count(*)::int, (count(*) filter (where status >= 500))::int,
       sum(duration_ms::float8), max(duration_ms), ${histogram}
     from request_logs
@@ -48,7 +57,8 @@ export async function rollUpRequestLogs(db: Db | Kysely<any>, from: Date, to: Da
     on conflict (minute) do update set
       requests = excluded.requests, errors = excluded.errors, duration_sum_ms = excluded.duration_sum_ms,
       duration_max_ms = excluded.duration_max_ms, buckets = excluded.buckets`.execute(db);
-  await sql`insert into request_log_error_hours (hour, method, route, status, count, first_seen, last_seen, samples)
+  if (rollups.includes('errors'))
+    await sql`insert into request_log_error_hours (hour, method, route, status, count, first_seen, last_seen, samples)
     select date_trunc('hour', created_at, 'UTC'), method, coalesce(route, ${UNMATCHED_ROUTE}), status, count(*)::int,
       min(created_at), max(created_at),
       coalesce((array_agg(distinct ${errorSampleSql}) filter (where ${errorSampleSql} is not null))[1:${sql.lit(ERROR_SAMPLES)}], '{}')
