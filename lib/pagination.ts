@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { fromBase64Url, toBase64Url, utf8 } from './auth/crypto.ts';
 
 /** Keyset pagination: an opaque cursor holds the last row's sort key. Never OFFSET. */
@@ -48,3 +49,13 @@ export function decodeCursor<const T extends readonly CursorPart[]>(
 }
 
 export type Page<T> = { items: T[]; nextCursor: string | null };
+
+/**
+ * Where-clause of the page after a cursor in newest-first (at, id) order: `(at, id) < cursor` as a
+ * row comparison, which a btree on (at, id) answers as one index range, plus `at <= cursor.at` so
+ * the planner also prunes time partitions. (An `or` of the two comparisons reads every newer row
+ * before the first one it returns.)
+ */
+export function olderThanCursor(atColumn: string, idColumn: string, at: Date, id: number | string) {
+  return sql<boolean>`${sql.ref(atColumn)} <= ${at} and (${sql.ref(atColumn)}, ${sql.ref(idColumn)}) < (${at}, ${id})`;
+}
