@@ -32,4 +32,9 @@ export const benches: Record<string, Bench> = {
       'Node server spawn to first healthy /api/health on an existing data dir vs a hello app (BENCH_RUNS, default 5)',
     load: () => import('./cold-start.ts'),
   },
+  dashboard: {
+    description:
+      'server time of each dashboard tab (p50/p95) on BENCH_LOG_ROWS request logs (BENCH_DATABASE_URL: an already seeded database), beside the JSON API; HTML + CSS + JS weight',
+    load: () => import('./dashboard.ts'),
+  },
 };
