@@ -11,14 +11,12 @@ import { hashPassword } from '../lib/auth/password.ts';
 import { signAccessToken } from '../lib/auth/tokens.ts';
 import { parseConfig } from '../lib/config.ts';
 import { createDb, createPool, type Db } from '../lib/db/connection.ts';
-import { migrateOrThrow } from '../lib/db/migrate.ts';
 import { createLogger } from '../lib/logger.ts';
 import { createUser, findUserByEmail } from '../lib/users.ts';
-import { startEmbeddedPostgres } from '../local/embedded-postgres.ts';
+import { ensureSeededLogs, seedSettings } from './seed-logs.ts';
 import { jwtSecretForScratch } from './support/jwt-secret.ts';
-import { scratchDir } from './support/paths.ts';
+import { logBenchDatabase } from './support/log-database.ts';
 import { progress } from './support/progress.ts';
-import { seedRequestLogs } from './support/seed-request-logs.ts';
 import { positiveNumberFromEnv } from './support/settings.ts';
 import { percentile, timeMany } from './support/stats.ts';
 import { formatTable } from './support/table.ts';
@@ -70,21 +68,19 @@ async function benchAdmin(db: Db) {
 
 export async function run(): Promise<Verdict[]> {
   const runs = positiveNumberFromEnv('BENCH_RUNS', 40);
-  const externalUrl = process.env.BENCH_DATABASE_URL;
-  const wantedRows = positiveNumberFromEnv('BENCH_LOG_ROWS', externalUrl ? FULL_ROWS : 200_000);
-  const dataDir = scratchDir('dashboard');
-  const embedded = externalUrl ? undefined : await startEmbeddedPostgres({ dataDir: dataDir.path, port: 0 });
-  const url = externalUrl ?? (embedded?.url as string);
-  say(
-    externalUrl
-      ? 'database: BENCH_DATABASE_URL'
-      : `database: embedded PGlite in ${dataDir.path} (set BENCH_DATABASE_URL for a real PostgreSQL)`,
-  );
-  const pool = createPool(url, { max: 10 });
-  const db = createDb(pool);
+  // The request log seed-logs writes (and reuses, topped up to now), on the database it picks.
+  const database = await logBenchDatabase();
+  say(`database: ${database.label}`);
+  const { marker } = await ensureSeededLogs(database, { ...seedSettings(), reseed: false });
+  const rows = marker.rows;
+  const opened = await database.open();
+  // On PostgreSQL the bundle gets its own pool, as on a server (the Database tab shows its usage).
+  const url = database.serverEnv.DATABASE_URL;
+  const pool = url ? createPool(url, { max: 10 }) : undefined;
+  const db = pool ? createDb(pool) : opened.db;
   const config = parseConfig({
     ...process.env,
-    DATABASE_URL: url,
+    ...database.serverEnv,
     JWT_SECRET: jwtSecretForScratch(),
     LOG_LEVEL: 'error',
     AUTH_CACHE_TTL: '2',
@@ -92,25 +88,7 @@ export async function run(): Promise<Verdict[]> {
   });
   const { services, drain } = nodeServices(config, db, createLogger('error'), pool);
   try {
-    await migrateOrThrow(db);
     const admin = await benchAdmin(db);
-    let rows = Number((await sql<{ n: string }>`select count(*) as n from request_logs`.execute(db)).rows[0]?.n ?? 0);
-    if (rows === 0) {
-      say(
-        `seeding ${wantedRows.toLocaleString('en-US')} request logs over 30 days (stand-in generator until seed-logs lands)`,
-      );
-      const started = performance.now();
-      await seedRequestLogs(db, {
-        rows: wantedRows,
-        days: 30,
-        userIds: [admin.id],
-        onProgress: (done) =>
-          say(`  ${done.toLocaleString('en-US')} rows (${((performance.now() - started) / 1000).toFixed(0)} s)`),
-      });
-      rows = wantedRows;
-    } else {
-      say(`using the ${rows.toLocaleString('en-US')} request logs already there`);
-    }
 
     // The logged-in admin's cookie and bearer token, as the browser and an API client hold them.
     const token = await signAccessToken(config.auth.tokens, { userId: admin.id, role: 'admin' });
@@ -196,8 +174,7 @@ export async function run(): Promise<Verdict[]> {
     ];
   } finally {
     await drain();
-    await db.destroy();
-    await embedded?.stop();
-    dataDir.remove();
+    if (pool) await db.destroy();
+    await opened.close();
   }
 }

@@ -32,9 +32,19 @@ export const benches: Record<string, Bench> = {
       'Node server spawn to first healthy /api/health on an existing data dir vs a hello app (BENCH_RUNS, default 5)',
     load: () => import('./cold-start.ts'),
   },
+  'seed-logs': {
+    description:
+      'fills request_logs with BENCH_LOG_ROWS (10M) realistic rows over 30 days + the rollup, in the database; resets a previous seed (BENCH_DATABASE_URL, else opsbase_bench_logs on 127.0.0.1:5432, else PGlite)',
+    load: () => import('./seed-logs.ts'),
+  },
+  observability: {
+    description:
+      'p95 of every admin endpoint and of keyset /logs pages followed deep, through HTTP on the seeded table (seeds first when needed; BENCH_RUNS, BENCH_PAGES)',
+    load: () => import('./observability.ts'),
+  },
   dashboard: {
     description:
-      'server time of each dashboard tab (p50/p95) on BENCH_LOG_ROWS request logs (BENCH_DATABASE_URL: an already seeded database), beside the JSON API; HTML + CSS + JS weight',
+      'server time of each dashboard tab (p50/p95, in process) on the seed-logs request log (seeds first when needed), beside the JSON API; HTML + CSS + JS weight',
     load: () => import('./dashboard.ts'),
   },
 };

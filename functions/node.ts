@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { type ServerType, serve } from '@hono/node-server';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Pool } from 'pg';
+import { alertsConfigured, startAlertMonitor } from '../lib/alerts/monitor.ts';
 import { AuthUserCache } from '../lib/auth/user-cache.ts';
 import { type Config, parseConfigOrExit } from '../lib/config.ts';
 import { createDb, createPool, type Db } from '../lib/db/connection.ts';
@@ -19,6 +20,7 @@ import { createLogger, type Logger } from '../lib/logger.ts';
 import { RequestLogWriter } from '../lib/observability/request-log-writer.ts';
 import { rateLimiterFor } from '../lib/rate-limit.ts';
 import { createStorage } from '../lib/storage.ts';
+import { alertDeps } from './alert-deps.ts';
 import { createApp } from './app.ts';
 import type { AppEnv, Services } from './context.ts';
 import { hostMetricsFor } from './host-metrics.ts';
@@ -45,8 +47,9 @@ export function nodeServices(
 ): { services: Services; drain(): Promise<void> } {
   const pending = new Set<Promise<unknown>>();
   const requestLogs = new RequestLogWriter();
-  // The request log is written every 500 ms (and early when a batch of 500 is waiting). A failed
-  // flush keeps its rows; the failure is logged once until a flush succeeds again.
+  // The request log is written every REQUEST_LOG_FLUSH_INTERVAL_MS (500 ms), and early when a batch
+  // of 500 is waiting. A failed flush keeps its rows; the failure is logged once until a flush
+  // succeeds again.
   let lastFlushError: string | null = null;
   const flushLogs = () =>
     requestLogs.flush(db).then(
@@ -60,7 +63,7 @@ export function nodeServices(
         lastFlushError = error.message;
       },
     );
-  const timer = setInterval(flushLogs, 500);
+  const timer = setInterval(flushLogs, config.requestLogs.flushIntervalMs);
   timer.unref();
   const services: Services = {
     config,
@@ -170,6 +173,10 @@ export async function startNodeServer(config: Config, options: { logger?: Logger
     if (scheduler) {
       services.scheduler = scheduler;
       cleanup.unshift(() => scheduler.stop());
+    }
+    if (alertsConfigured(config)) {
+      const monitor = startAlertMonitor(alertDeps(services), config.alerts.checkIntervalMs);
+      cleanup.unshift(() => monitor.stop());
     }
     const port = (server.address() as AddressInfo).port;
     const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
