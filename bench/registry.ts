@@ -42,4 +42,9 @@ export const benches: Record<string, Bench> = {
       'p95 of every admin endpoint and of keyset /logs pages followed deep, through HTTP on the seeded table (seeds first when needed; BENCH_RUNS, BENCH_PAGES)',
     load: () => import('./observability.ts'),
   },
+  dashboard: {
+    description:
+      'server time of each dashboard tab (p50/p95, in process) on the seed-logs request log (seeds first when needed), beside the JSON API; HTML + CSS + JS weight',
+    load: () => import('./dashboard.ts'),
+  },
 };
