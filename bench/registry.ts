@@ -27,6 +27,11 @@ export const benches: Record<string, Bench> = {
     description: 'one-query route with request logging on vs off; writer rows/s beside plain INSERT and UNNEST anchors',
     load: () => import('./logging.ts'),
   },
+  backup: {
+    description:
+      'backup of BENCH_ROWS rows (default 5,000,000) on PostgreSQL vs pg_dump | gzip -1 to the same S3; restore vs psql; peak RSS',
+    load: () => import('./backup.ts'),
+  },
   'cold-start': {
     description:
       'Node server spawn to first healthy /api/health on an existing data dir vs a hello app (BENCH_RUNS, default 5)',

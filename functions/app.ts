@@ -1,4 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import { adminBackups } from './admin-backups.ts';
 import { adminJobs } from './admin-jobs.ts';
 import { adminSystem } from './admin-system.ts';
 import { auth } from './auth.ts';
@@ -19,6 +20,7 @@ export function createApp(provider: ServicesProvider): OpenAPIHono<AppEnv> {
   app.route('/', cron);
   app.route('/', adminJobs);
   app.route('/', adminSystem);
+  app.route('/', adminBackups);
   app.route('/', docs(app));
   app.route('/', dashboard);
   return app;

@@ -4,7 +4,15 @@ import type { AppEnv, Services } from './context.ts';
 import { ApiError } from './errors.ts';
 
 export function runnerDeps(s: Services): RunnerDeps {
-  return { db: s.db, config: s.config, storage: s.storage, logger: s.logger, runtime: s.runtime, holder: s.instanceId };
+  return {
+    db: s.db,
+    config: s.config,
+    storage: s.storage,
+    logger: s.logger,
+    runtime: s.runtime,
+    holder: s.instanceId,
+    scratchDatabase: s.scratchDatabase,
+  };
 }
 
 /**
