@@ -27,6 +27,11 @@ export const benches: Record<string, Bench> = {
     description: 'one-query route with request logging on vs off; writer rows/s beside plain INSERT and UNNEST anchors',
     load: () => import('./logging.ts'),
   },
+  sync: {
+    description:
+      'leads_sync: 100k leads from MariaDB (MYSQL_URL) into Postgres, rows/s beside a plain UNNEST insert of the same rows (BENCH_ROWS, BENCH_RUNS)',
+    load: () => import('./sync.ts'),
+  },
   'cold-start': {
     description:
       'Node server spawn to first healthy /api/health on an existing data dir vs a hello app (BENCH_RUNS, default 5)',
