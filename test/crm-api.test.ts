@@ -4,6 +4,8 @@ import { createTestDatabase, databaseKinds, type TestDatabase } from './support/
 import { envelopeProblems, errorCode, readAnswer } from './support/envelope.ts';
 import { postJson, seedUser } from './support/users.ts';
 
+type ListedLead = { id: string; externalId: string; updatedAt: string; assignedTo: string | null };
+
 describe.each(databaseKinds())('CRM API (%s)', (kind) => {
   let database: TestDatabase;
   let harness: ReturnType<typeof appFor>;
@@ -81,8 +83,8 @@ describe.each(databaseKinds())('CRM API (%s)', (kind) => {
   const json = (answer: { text: string }) => JSON.parse(answer.text);
 
   /** Every page of a list, following nextCursor. */
-  async function allPages(token: string, path: string): Promise<{ externalId: string }[]> {
-    const items: { externalId: string }[] = [];
+  async function allPages(token: string, path: string): Promise<ListedLead[]> {
+    const items: ListedLead[] = [];
     let cursor: string | null = null;
     for (let page = 0; page < 50; page++) {
       const separator = path.includes('?') ? '&' : '?';
@@ -104,7 +106,7 @@ describe.each(databaseKinds())('CRM API (%s)', (kind) => {
     const items = await allPages(tokens.manager, '/api/leads?limit=7');
     expect(items).toHaveLength(30);
     expect(new Set(items.map((l) => l.externalId)).size).toBe(30);
-    const keys = (items as { updatedAt: string; id: string }[]).map((l) => `${l.updatedAt}|${l.id}`);
+    const keys = items.map((l) => `${l.updatedAt}|${l.id}`);
     expect(keys).toEqual([...keys].sort().reverse());
   });
 
@@ -115,7 +117,7 @@ describe.each(databaseKinds())('CRM API (%s)', (kind) => {
     );
     const ofB = await allPages(tokens.manager, `/api/leads?assigned_to=${ids.agentB}&limit=3`);
     expect(ofB).toHaveLength(10);
-    expect(ofB.every((l) => (l as unknown as { assignedTo: string }).assignedTo === ids.agentB)).toBe(true);
+    expect(ofB.every((l) => l.assignedTo === ids.agentB)).toBe(true);
     expect((await allPages(tokens.manager, '/api/leads?q=zo%C3%AB')).map((l) => l.externalId)).toEqual(['L-005']);
     expect((await allPages(tokens.manager, '/api/leads?q=98000%2000017')).map((l) => l.externalId)).toEqual(['L-017']);
     expect((await allPages(tokens.manager, '/api/leads?q=LEAD3%40')).map((l) => l.externalId)).toEqual(['L-003']);
