@@ -51,12 +51,12 @@ export function validatePunch(punch: DevicePunch, timeZone: string): PunchRecord
 
 /**
  * Inserts a page of punches, dropping those already stored (the natural key: employee, device,
- * instant), and moves the cursor, in one statement. Returns how many were new.
+ * instant), and moves the sync cursor when given, in one statement. Returns how many were new.
  */
 export async function insertPunchBatch(
   db: Db,
   punches: readonly PunchRecord[],
-  cursor: { source: string; value: unknown },
+  cursor?: { source: string; value: unknown },
 ): Promise<number> {
   const column = <T>(pick: (p: PunchRecord) => T) => punches.map(pick);
   const result = await sql<{ inserted: number }>`
@@ -68,11 +68,15 @@ export async function insertPunchBatch(
         ${column((p) => p.deviceId)}::text[], ${column((p) => p.externalId)}::text[])
       on conflict (employee_code, device_id, punched_at) do nothing
       returning 1
-    ),
+    )${
+      cursor
+        ? sql`,
     moved as (
       insert into sync_cursors (source, cursor) values (${cursor.source}, ${JSON.stringify(cursor.value)}::jsonb)
       on conflict (source) do update set cursor = excluded.cursor, updated_at = now()
-    )
+    )`
+        : sql``
+    }
     select count(*)::int as inserted from written`.execute(db);
   return result.rows[0]?.inserted ?? 0;
 }
