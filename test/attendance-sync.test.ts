@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { parseConfig } from '../lib/config.ts';
 import { ATTENDANCE_CURSOR_SOURCE, attendanceSync, syncAttendance } from '../lib/crm/attendance-sync.ts';
 import { readSyncCursor } from '../lib/crm/sync-cursors.ts';
+import { JOBS, scheduledJobs } from '../lib/jobs/registry.ts';
 import { runJob } from '../lib/jobs/runner.ts';
 import type { JobDefinition } from '../lib/jobs/types.ts';
 import { createLogger } from '../lib/logger.ts';
@@ -234,6 +235,18 @@ describe.each(databaseKinds())('attendance_sync against a local device API (%s)'
       'N2 in 2026-11-01T06:30:00.000Z P3',
       'N2 out 2026-11-01T08:00:00.000Z P4',
     ]);
+  });
+
+  it('unconfigured (ATTENDANCE_API_URL unset): the schedulers leave it out; a manual run records why', async () => {
+    const unset = config({ ATTENDANCE_API_URL: '' });
+    expect(scheduledJobs(JOBS, unset, logger).map((j) => j.name)).not.toContain('attendance_sync');
+    expect(scheduledJobs(JOBS, config(), logger).map((j) => j.name)).toContain('attendance_sync');
+    const result = await runJob(
+      { db: database.db, config: unset, storage: null, logger, runtime: 'node', holder: 'test' },
+      attendanceSync,
+      { kind: 'manual' },
+    );
+    expect(result.run?.error).toBe('attendance_sync is not configured: ATTENDANCE_API_URL is not set');
   });
 
   it('--full reads the whole log again and stores nothing twice', async () => {

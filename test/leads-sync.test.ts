@@ -423,7 +423,7 @@ describe.skipIf(skipReason !== null)(
         expect(full.code, full.output).toBe(0);
         expect(full.output).toMatch(/full resync: read 9 rows in 3 batches; 0 new, 0 updated, 9 unchanged/);
         await expectMirrors(await sourceRows());
-      });
+      }, 90_000);
 
       it('a mapping naming a column the table lacks fails at once (no retries) with the server’s reason', async () => {
         await addRows(2);
