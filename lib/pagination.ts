@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { fromBase64Url, toBase64Url, utf8 } from './auth/crypto.ts';
 
 /** Keyset pagination: an opaque cursor holds the last row's sort key. Never OFFSET. */
@@ -48,3 +49,23 @@ export function decodeCursor<const T extends readonly CursorPart[]>(
 }
 
 export type Page<T> = { items: T[]; nextCursor: string | null };
+
+/**
+ * The rows after a cursor in newest-first order: `(time, id) < (at, id)`, a range of an index on
+ * (time desc, id desc).
+ */
+export function olderThan(timeColumn: string, idColumn: string, at: Date, id: string | number) {
+  return sql<boolean>`(${sql.ref(timeColumn)}, ${sql.ref(idColumn)}) < (${at}, ${id})`;
+}
+
+/** A page from `limit + 1` fetched rows: the first `limit`, and a cursor when there was one more. */
+export function pageOf<Row, Item>(
+  rows: readonly Row[],
+  limit: number,
+  toItem: (row: Row) => Item,
+  cursorKey: (row: Row) => readonly (string | number)[],
+): Page<Item> {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return { items: items.map(toItem), nextCursor: rows.length > limit && last ? encodeCursor(cursorKey(last)) : null };
+}

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Punch, PunchDirection } from '../../schema/database.ts';
 import type { Db } from '../db/connection.ts';
-import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
+import { decodeCursor, olderThan, type Page, pageOf } from '../pagination.ts';
 import type { DevicePunch } from './attendance-source.ts';
 import type { RejectedRow } from './sync-report.ts';
 import { dayRange, parseTimestamp } from './time-zone.ts';
@@ -126,17 +126,9 @@ export async function listPunches(db: Db, filters: PunchFilters): Promise<Page<P
   if (filters.to) query = query.where('punched_at', '<', dayRange(filters.to, filters.timeZone).end);
   if (filters.cursor) {
     const [at, id] = decodeCursor(filters.cursor, ['timestamp', 'integer'] as const);
-    query = query.where((eb) =>
-      eb.or([eb('punched_at', '<', at), eb.and([eb('punched_at', '=', at), eb('id', '<', id)])]),
-    );
+    query = query.where(olderThan('punched_at', 'id', at, id));
   }
-  const rows = await query.execute();
-  const items = rows.slice(0, filters.limit);
-  const last = items.at(-1);
-  return {
-    items: items.map(toPublicPunch),
-    nextCursor: rows.length > filters.limit && last ? encodeCursor([last.punched_at.toISOString(), last.id]) : null,
-  };
+  return pageOf(await query.execute(), filters.limit, toPublicPunch, (p) => [p.punched_at.toISOString(), p.id]);
 }
 
 export type DailyAttendance = {
