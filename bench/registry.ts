@@ -32,6 +32,11 @@ export const benches: Record<string, Bench> = {
       'backup of BENCH_ROWS rows (default 5,000,000) on PostgreSQL vs pg_dump | gzip -1 to the same S3; restore vs psql; peak RSS',
     load: () => import('./backup.ts'),
   },
+  sync: {
+    description:
+      'leads_sync: 100k leads from MariaDB (MYSQL_URL) into Postgres, rows/s beside a plain UNNEST insert of the same rows (BENCH_ROWS, BENCH_RUNS)',
+    load: () => import('./sync.ts'),
+  },
   'cold-start': {
     description:
       'Node server spawn to first healthy /api/health on an existing data dir vs a hello app (BENCH_RUNS, default 5)',
