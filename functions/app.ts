@@ -7,6 +7,7 @@ import type { AppEnv, ServicesProvider } from './context.ts';
 import { cron } from './cron.ts';
 import { docs } from './docs.ts';
 import { health } from './health.ts';
+import { metrics } from './metrics.ts';
 import { users } from './users.ts';
 
 /** The bundle: every function behind the shared middleware stack. Same app on Node and Workers. */
@@ -18,6 +19,7 @@ export function createApp(provider: ServicesProvider): OpenAPIHono<AppEnv> {
   app.route('/', cron);
   app.route('/', adminJobs);
   app.route('/', adminSystem);
+  app.route('/', metrics);
   app.route('/', docs(app));
   return app;
 }
