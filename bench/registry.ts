@@ -32,4 +32,8 @@ export const benches: Record<string, Bench> = {
       'Node server spawn to first healthy /api/health on an existing data dir vs a hello app (BENCH_RUNS, default 5)',
     load: () => import('./cold-start.ts'),
   },
+  bundle: {
+    description: "the Worker bundle's gzipped size (wrangler deploy --dry-run) beside a bare Hono Worker's",
+    load: () => import('./bundle.ts'),
+  },
 };

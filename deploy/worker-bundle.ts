@@ -17,10 +17,11 @@ export async function buildWorkerBundle(
   root: string,
   outdir: string,
   vars: Record<string, string> = {},
-  options: { stdio?: 'inherit' | 'pipe' } = {},
+  options: { stdio?: 'inherit' | 'pipe'; config?: string } = {},
 ): Promise<BundleSize & { output: string }> {
   rmSync(outdir, { recursive: true, force: true });
   const args = ['deploy', '--dry-run', '--outdir', outdir, ...wranglerVars(vars)];
+  if (options.config) args.push('--config', options.config);
   const output = await runWrangler(root, args, options.stdio ?? 'pipe');
   return { ...measureBundle(outdir), output };
 }
