@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { alertsCommand } from './commands/alerts.ts';
 import { cronCommand } from './commands/cron.ts';
 import { logsCommand } from './commands/logs.ts';
 import { migrateCommand } from './commands/migrate.ts';
@@ -16,6 +17,7 @@ program.addCommand(migrateCommand());
 program.addCommand(userCommand());
 program.addCommand(cronCommand());
 program.addCommand(logsCommand());
+program.addCommand(alertsCommand());
 
 try {
   await program.parseAsync(process.argv);

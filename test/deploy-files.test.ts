@@ -269,3 +269,31 @@ describe('deploy/crontab', () => {
     expect(() => accessSync(join(ROOT, 'deploy/cron-run.sh'), constants.X_OK)).not.toThrow();
   });
 });
+
+const logrotate = ['/usr/sbin/logrotate', '/usr/bin/logrotate'].find((path) => {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+});
+
+describe('deploy/logrotate', () => {
+  it.skipIf(!logrotate)('is a configuration logrotate accepts (skipped where logrotate is not installed)', async () => {
+    const dir = scratchDir('logrotate');
+    try {
+      // --debug reads and plans without rotating anything.
+      const { stderr } = await run(logrotate as string, [
+        '--debug',
+        '--state',
+        join(dir, 'state'),
+        join(ROOT, 'deploy/logrotate'),
+      ]);
+      expect(stderr).toContain('rotating pattern: /var/log/opsbase-*.log  weekly');
+      expect(stderr).not.toMatch(/error:/i);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
