@@ -97,38 +97,30 @@ export function renderPrometheus(input: MetricsInput): string {
   sample('opsbase_database_up', {}, input.database ? 1 : 0);
   if (input.database) {
     const { jobs } = input.database;
-    metric(
+    /** A gauge with one sample per job. */
+    const perJob = (name: string, help: string, value: (job: JobStatusView) => number) => {
+      metric(name, 'gauge', help);
+      for (const job of jobs) sample(name, { job: job.name }, value(job));
+    };
+    perJob(
       'opsbase_job_last_success_timestamp_seconds',
-      'gauge',
       'Last successful run of each job, Unix time (0: never).',
+      (job) => (job.lastSuccessAt ? seconds(job.lastSuccessAt) : 0),
     );
-    for (const job of jobs) {
-      sample(
-        'opsbase_job_last_success_timestamp_seconds',
-        { job: job.name },
-        job.lastSuccessAt ? seconds(job.lastSuccessAt) : 0,
-      );
-    }
-    metric(
+    perJob(
       'opsbase_job_last_run_timestamp_seconds',
-      'gauge',
       'Start of the last run of each job, Unix time (0: never).',
+      (job) => (job.lastRun ? seconds(job.lastRun.startedAt) : 0),
     );
-    for (const job of jobs) {
-      sample(
-        'opsbase_job_last_run_timestamp_seconds',
-        { job: job.name },
-        job.lastRun ? seconds(job.lastRun.startedAt) : 0,
-      );
-    }
     metric('opsbase_job_last_status', 'gauge', "1 for the status of each job's last run, 0 for the others.");
     for (const job of jobs) {
       for (const status of JOB_STATUSES) {
         sample('opsbase_job_last_status', { job: job.name, status }, job.lastRun?.status === status ? 1 : 0);
       }
     }
-    metric('opsbase_job_late', 'gauge', '1 when a job has no success within its period plus grace.');
-    for (const job of jobs) sample('opsbase_job_late', { job: job.name }, job.late ? 1 : 0);
+    perJob('opsbase_job_late', '1 when a job has no success within its period plus grace.', (job) =>
+      job.late ? 1 : 0,
+    );
     metric('opsbase_alert_incidents_open', 'gauge', 'Alert incidents currently open.');
     sample('opsbase_alert_incidents_open', {}, input.database.openIncidents);
     if (input.database.newestBackupAt !== undefined) {
