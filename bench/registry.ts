@@ -57,4 +57,8 @@ export const benches: Record<string, Bench> = {
       'server time of each dashboard tab (p50/p95, in process) on the seed-logs request log (seeds first when needed), beside the JSON API; HTML + CSS + JS weight',
     load: () => import('./dashboard.ts'),
   },
+  bundle: {
+    description: "the Worker bundle's gzipped size (wrangler deploy --dry-run) beside a bare Hono Worker's",
+    load: () => import('./bundle.ts'),
+  },
 };

@@ -1,10 +1,10 @@
 import type { AlertDeps } from '../lib/alerts/monitor.ts';
 import { alertChannels } from '../lib/alerts/notify.ts';
 import { JOBS } from '../lib/jobs/registry.ts';
-import type { Services } from './context.ts';
+import type { BackgroundServices } from './jobs-http.ts';
 
 /** What the alert monitor needs, from a process's (or isolate's) services. */
-export function alertDeps(s: Services): AlertDeps {
+export function alertDeps(s: BackgroundServices): AlertDeps {
   return {
     db: s.db,
     config: s.config,

@@ -11,6 +11,7 @@ import { dashboard } from './dashboard/app.tsx';
 import { docs } from './docs.ts';
 import { health } from './health.ts';
 import { leads } from './leads.ts';
+import { metrics } from './metrics.ts';
 import { users } from './users.ts';
 
 /** The bundle: every function behind the shared middleware stack. Same app on Node and Workers. */
@@ -25,6 +26,7 @@ export function createApp(provider: ServicesProvider): OpenAPIHono<AppEnv> {
   app.route('/', adminBackups);
   app.route('/', leads);
   app.route('/', attendance);
+  app.route('/', metrics);
   app.route('/', docs(app));
   app.route('/', dashboard);
   return app;

@@ -6,6 +6,7 @@ import { JOBS, scheduledJobs } from '../lib/jobs/registry.ts';
 import { runJob } from '../lib/jobs/runner.ts';
 import { slotOf } from '../lib/jobs/schedule.ts';
 import { createLogger } from '../lib/logger.ts';
+import { HttpMetrics } from '../lib/metrics/http-metrics.ts';
 import { RequestLogWriter } from '../lib/observability/request-log-writer.ts';
 import { type RateLimiter, rateLimiterFor } from '../lib/rate-limit.ts';
 import { createStorage, type Storage } from '../lib/storage.ts';
@@ -28,6 +29,7 @@ type IsolateState =
       rateLimiter: RateLimiter | null;
       authUsers: AuthUserCache;
       requestLogs: RequestLogWriter;
+      httpMetrics: HttpMetrics;
     }
   | { error: ConfigError };
 
@@ -54,6 +56,7 @@ function isolateState(env: WorkerEnv): IsolateState {
         rateLimiter: rateLimiterFor(config),
         authUsers: new AuthUserCache(config.authCacheTtlSeconds),
         requestLogs: new RequestLogWriter(),
+        httpMetrics: new HttpMetrics(),
       };
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
@@ -78,7 +81,7 @@ const provider: ServicesProvider = {
     instanceId ??= `workerd:${crypto.randomUUID().slice(0, 8)}`;
     const state = isolateState(env as WorkerEnv);
     if ('error' in state) throw state.error;
-    const { config, storage, rateLimiter, authUsers, requestLogs } = state;
+    const { config, storage, rateLimiter, authUsers, requestLogs, httpMetrics } = state;
     const ctx = executionCtx();
     const deferred: Promise<unknown>[] = [];
     const logger = createLogger(config.logLevel, { runtime: 'workerd' });
@@ -96,6 +99,7 @@ const provider: ServicesProvider = {
       rateLimiter,
       authUsers,
       requestLogs,
+      httpMetrics,
       logger,
       runtime: 'workerd',
       instanceId,

@@ -11,7 +11,7 @@ import { createStorage } from '../lib/storage.ts';
 import { TEST_ENV } from './support/app.ts';
 import { createTestDatabase, databaseKinds, type TestDatabase, withPort } from './support/database.ts';
 import { startTestServer } from './support/node-server.ts';
-import { waitFor } from './support/processes.ts';
+import { spawnProject, waitFor } from './support/processes.ts';
 import { startJsonReceiver } from './support/receivers.ts';
 import { startTestS3, type TestS3 } from './support/s3.ts';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts';
@@ -264,6 +264,39 @@ describe.each(databaseKinds())('alerts on %s', (kind) => {
     } finally {
       await telegram.close();
     }
+  });
+
+  it('`opsbase alerts test` reaches the webhook; `alerts check` opens what is due; `alerts list` shows it', async () => {
+    await clearIncidents();
+    const env = { ...TEST_ENV, DATABASE_URL: database.url, ALERT_WEBHOOK_URL: webhook.url, ALERT_AFTER_FAILURES: '1' };
+    const test = spawnProject(['bin/opsbase.mjs', 'alerts', 'test'], env);
+    expect(await test.exited, test.output()).toBe(0);
+    expect(test.output()).toContain('sent to 1 of 1 channel(s): webhook');
+    expect(texts()[0]).toMatch(/^🧪 Opsbase test alert from /);
+
+    // A registry job whose last run failed (ALERT_AFTER_FAILURES=1).
+    await database.db
+      .insertInto('cron_job_logs')
+      .values({
+        job_name: 'log_cleanup',
+        status: 'error',
+        trigger: 'manual',
+        error: 'disk full',
+        runtime: 'node',
+        holder: 't',
+      })
+      .execute();
+    const check = spawnProject(['bin/opsbase.mjs', 'alerts', 'check'], env);
+    expect(await check.exited, check.output()).toBe(0);
+    expect(check.output()).toContain('checked: opened job_failing:log_cleanup');
+    expect(texts()[1]).toContain('Job log_cleanup failed its last run. Last error: disk full');
+    const list = spawnProject(['bin/opsbase.mjs', 'alerts', 'list'], env);
+    expect(await list.exited, list.output()).toBe(0);
+    expect(list.output()).toMatch(/OPEN\s+job_failing:log_cleanup\s+opened/);
+
+    const none = spawnProject(['bin/opsbase.mjs', 'alerts', 'test'], { ...env, ALERT_WEBHOOK_URL: '' });
+    expect(await none.exited).toBe(1);
+    expect(none.output()).toContain('no alert channel');
   });
 
   it('the Node server runs the monitor: a dependency going down reaches the webhook', async () => {

@@ -79,3 +79,12 @@ export async function recentIncidents(db: Db, limit: number): Promise<AlertIncid
     .limit(limit)
     .execute();
 }
+
+export async function alertIncidentCount(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('alert_incidents')
+    .select((eb) => eb.fn.countAll<number>().as('open'))
+    .where('resolved_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return Number(row.open);
+}

@@ -40,7 +40,7 @@ export function evaluateRules(input: RuleInputs): AlertCondition[] {
       conditions.push({
         key: `job_failing:${job.name}`,
         rule: 'job_failing',
-        summary: `Job ${job.name} failed ${input.afterFailures} times in a row. Last error: ${recent[0]?.error ?? 'unknown'}`,
+        summary: `Job ${job.name} failed ${input.afterFailures === 1 ? 'its last run' : `${input.afterFailures} times in a row`}. Last error: ${recent[0]?.error ?? 'unknown'}`,
         details: { job: job.name, failures: input.afterFailures, lastError: recent[0]?.error ?? null },
       });
     }
