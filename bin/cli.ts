@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { alertsCommand } from './commands/alerts.ts';
 import { backupCommand } from './commands/backup.ts';
 import { cronCommand } from './commands/cron.ts';
 import { logsCommand } from './commands/logs.ts';
@@ -18,6 +19,7 @@ program.addCommand(userCommand());
 program.addCommand(cronCommand());
 program.addCommand(logsCommand());
 program.addCommand(backupCommand());
+program.addCommand(alertsCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -431,6 +431,9 @@ describe.each(databaseKinds())('bad input on every JSON route (%s)', (kind) => {
         (r) => r.password_hash,
       );
       for (const [key, answer] of answers) {
+        // The user's id fills every path id: on routes of another resource (/api/leads/:id) it names nothing.
+        const otherResource = key.includes('/:') && !key.startsWith('GET /api/users/');
+        if (otherResource && answer.status === 404) continue;
         expect(answer.status, `${key}: ${answer.text.slice(0, 160)}`).toBeLessThan(400);
         expect(answer.text, key).not.toMatch(/password_hash|pbkdf2/i);
         for (const hash of hashes) expect(answer.text.includes(hash), key).toBe(false);
