@@ -6,7 +6,12 @@ import { createBase } from './base.ts';
 import type { AppEnv, ServicesProvider } from './context.ts';
 import { cron } from './cron.ts';
 import { docs } from './docs.ts';
+import { fleet } from './fleet.ts';
 import { health } from './health.ts';
+import { ratings } from './ratings.ts';
+import { tasks } from './tasks.ts';
+import { telegram } from './telegram.ts';
+import { uploads } from './uploads.ts';
 import { users } from './users.ts';
 
 /** The bundle: every function behind the shared middleware stack. Same app on Node and Workers. */
@@ -18,6 +23,11 @@ export function createApp(provider: ServicesProvider): OpenAPIHono<AppEnv> {
   app.route('/', cron);
   app.route('/', adminJobs);
   app.route('/', adminSystem);
+  app.route('/', fleet);
+  app.route('/', tasks);
+  app.route('/', ratings);
+  app.route('/', uploads);
+  app.route('/', telegram);
   app.route('/', docs(app));
   return app;
 }

@@ -5,7 +5,13 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { RefreshTokenError } from '../lib/auth/refresh-tokens.ts';
 import { LoginError } from '../lib/auth/service.ts';
 import { ConfigError } from '../lib/config.ts';
-import { ConflictError, DependencyUnavailableError, isDatabaseUnavailable, NotFoundError } from '../lib/errors.ts';
+import {
+  ConflictError,
+  DependencyUnavailableError,
+  isDatabaseUnavailable,
+  NotFoundError,
+  UnsupportedMediaTypeError,
+} from '../lib/errors.ts';
 import { InvalidCursorError } from '../lib/pagination.ts';
 import { TimeoutError } from '../lib/runtime.ts';
 import type { AppEnv } from './context.ts';
@@ -122,6 +128,7 @@ export function toApiError(error: unknown): ApiError {
   if (error instanceof InvalidCursorError) return new ApiError(400, 'BAD_REQUEST', error.message);
   if (error instanceof NotFoundError) return new ApiError(404, 'NOT_FOUND', error.message);
   if (error instanceof ConflictError) return new ApiError(409, 'CONFLICT', error.message);
+  if (error instanceof UnsupportedMediaTypeError) return new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', error.message);
   if (error instanceof DependencyUnavailableError) {
     return new ApiError(503, 'SERVICE_UNAVAILABLE', `${error.dependency} is unavailable`);
   }

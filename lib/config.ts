@@ -244,6 +244,33 @@ const envSchema = z.object({
   ),
   DEPLOY_COMMIT: optionalString,
   DEPLOY_TIME: optionalString,
+
+  TELEGRAM_BOT_TOKEN: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .regex(/^\d+:[A-Za-z0-9_-]+$/, 'expected a bot token from @BotFather, like 123456:ABC-DEF...')
+      .optional(),
+  ),
+  TELEGRAM_WEBHOOK_URL: url(['https:', 'http:']),
+  TELEGRAM_WEBHOOK_SECRET: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{16,256}$/, '16-256 characters of A-Z, a-z, 0-9, _ and - (openssl rand -hex 32)')
+      .optional(),
+  ),
+  TELEGRAM_API_BASE: z.preprocess(
+    (v) => emptyToUndefined(v) ?? 'https://api.telegram.org',
+    z
+      .string()
+      .trim()
+      .refine((v) => /^https?:\/\/[^/]/.test(v) && URL.canParse(v), 'expected a URL starting with https:// or http://')
+      .transform((v) => v.replace(/\/+$/, '')),
+  ),
+  RESERVATION_TTL: duration(24 * 3600),
+  UPLOAD_URL_TTL: duration(300),
 });
 
 /** Every variable the schema reads, for checks that .env.example documents them all. */
@@ -297,6 +324,21 @@ export type Config = {
   rateLimit: { limit: number; windowSeconds: number };
   trustedProxies: AddressRange[];
   corsOrigins: string[];
+  telegram: {
+    /** undefined: the bot sends nothing (replies and notifications are skipped, and say so). */
+    botToken: string | undefined;
+    webhookUrl: string | undefined;
+    /** undefined: POST /api/telegram/webhook answers 503 rather than taking unauthenticated updates. */
+    webhookSecret: string | undefined;
+    /** The Bot API's base URL (https://api.telegram.org; a local fake in tests). */
+    apiBase: string;
+  };
+  vending: {
+    /** How long a reservation holds stock when the request names no expiry. */
+    reservationTtlSeconds: number;
+    /** Lifetime of the signed URL GET /api/uploads/:id redirects to. */
+    uploadUrlTtlSeconds: number;
+  };
 };
 
 const SECRET_NAME = /SECRET|PASSWORD|TOKEN|KEY|DATABASE_URL/;
@@ -394,6 +436,13 @@ export function parseConfig(env: RawEnv): Config {
     rateLimit: { limit: e.THROTTLE_LIMIT, windowSeconds: e.THROTTLE_TTL },
     trustedProxies: e.TRUSTED_PROXIES,
     corsOrigins: e.CORS_ORIGIN,
+    telegram: {
+      botToken: e.TELEGRAM_BOT_TOKEN,
+      webhookUrl: e.TELEGRAM_WEBHOOK_URL,
+      webhookSecret: e.TELEGRAM_WEBHOOK_SECRET,
+      apiBase: e.TELEGRAM_API_BASE,
+    },
+    vending: { reservationTtlSeconds: e.RESERVATION_TTL, uploadUrlTtlSeconds: e.UPLOAD_URL_TTL },
   };
 }
 

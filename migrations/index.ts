@@ -3,6 +3,7 @@ import * as appSettings from './2026_11_23_0001_app_settings.ts';
 import * as auth from './2026_11_23_0002_auth.ts';
 import * as jobs from './2026_11_23_0003_jobs.ts';
 import * as requestLogs from './2026_11_23_0004_request_logs.ts';
+import * as vending from './2026_11_27_0007_vending.ts';
 
 /**
  * Every migration, by name, in order. A static map rather than a folder scan so the
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_23_0002_auth': auth,
   '2026_11_23_0003_jobs': jobs,
   '2026_11_23_0004_request_logs': requestLogs,
+  '2026_11_27_0007_vending': vending,
 };

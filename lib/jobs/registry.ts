@@ -1,3 +1,4 @@
+import { expiredReservations, operatorRatings, overdueTasks } from '../vending/jobs.ts';
 import { logCleanup } from './log-cleanup.ts';
 import type { JobDefinition } from './types.ts';
 
@@ -5,7 +6,7 @@ import type { JobDefinition } from './types.ts';
  * Every job, in one place. wrangler.toml's [triggers], the in-process scheduler and
  * `opsbase cron crontab` all come from this list (a test fails if wrangler.toml drifts).
  */
-export const JOBS: readonly JobDefinition[] = [logCleanup];
+export const JOBS: readonly JobDefinition[] = [logCleanup, overdueTasks, expiredReservations, operatorRatings];
 
 export const JOB_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
 
