@@ -2,6 +2,8 @@ import { Command } from 'commander';
 import { cronCommand } from './commands/cron.ts';
 import { logsCommand } from './commands/logs.ts';
 import { migrateCommand } from './commands/migrate.ts';
+import { seedCommand } from './commands/seed.ts';
+import { telegramCommand } from './commands/telegram.ts';
 import { userCommand } from './commands/user.ts';
 
 const program = new Command('opsbase')
@@ -16,6 +18,8 @@ program.addCommand(migrateCommand());
 program.addCommand(userCommand());
 program.addCommand(cronCommand());
 program.addCommand(logsCommand());
+program.addCommand(seedCommand());
+program.addCommand(telegramCommand());
 
 try {
   await program.parseAsync(process.argv);
