@@ -7,13 +7,15 @@ import type { AddressInfo } from 'node:net';
 // fail the next calls of a method (a 429 with retry_after, a 500), and delivers updates to the
 // registered webhook the way Telegram does (POST with X-Telegram-Bot-Api-Secret-Token).
 
-export type ReceivedCall = { method: string; params: Record<string, unknown>; at: number };
+/** A call the fake received, and the HTTP status it answered. */
+export type ReceivedCall = { method: string; params: Record<string, unknown>; at: number; status: number };
 type Failure = { status: number; description: string; retryAfter?: number };
 
 export type FakeTelegram = {
   apiBase: string;
   token: string;
   calls: ReceivedCall[];
+  /** Messages delivered (sendMessage calls answered 200). */
   sent(): { chatId: number; text: string; at: number }[];
   webhook: { url: string; secretToken: string | undefined; allowedUpdates: string[] | undefined } | null;
   /** The next `count` calls of `method` fail this way. */
@@ -35,7 +37,10 @@ export async function startFakeTelegram(token = '123456:TEST-token_abc'): Promis
   let updateId = 1000;
   let messageId = 1;
 
+  let current: ReceivedCall | undefined;
   const answer = (res: ServerResponse, status: number, body: unknown) => {
+    if (current) current.status = status;
+    current = undefined;
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
   };
@@ -54,7 +59,8 @@ export async function startFakeTelegram(token = '123456:TEST-token_abc'): Promis
     } catch {
       return fail(res, 400, "Bad Request: can't parse request body");
     }
-    calls.push({ method, params, at: Date.now() });
+    current = { method, params, at: Date.now(), status: 0 };
+    calls.push(current);
     const queued = failures.get(method);
     const failure = queued?.shift();
     if (failure) {
@@ -136,7 +142,7 @@ export async function startFakeTelegram(token = '123456:TEST-token_abc'): Promis
     },
     sent: () =>
       calls
-        .filter((c) => c.method === 'sendMessage')
+        .filter((c) => c.method === 'sendMessage' && c.status === 200)
         .map((c) => ({ chatId: Number(c.params.chat_id), text: String(c.params.text), at: c.at })),
     failNext(method, failure, count = 1) {
       const queue = failures.get(method) ?? [];
