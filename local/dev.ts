@@ -9,6 +9,7 @@ import { loadDotEnv, type NodeServer, onShutdownSignal, startNodeServer } from '
 import { ensureFirstAdmin } from '../lib/auth/bootstrap.ts';
 import { parseConfigOrExit } from '../lib/config.ts';
 import { createLogger } from '../lib/logger.ts';
+import { seedVendingDemo } from './demo/vending.ts';
 import { localJwtSecret } from './dev-secrets.ts';
 import { type LocalStack, psqlUrl, startLocalStack } from './stack.ts';
 
@@ -41,6 +42,7 @@ try {
     email: env.ADMIN_EMAIL || 'admin@opsbase.local',
     password: env.ADMIN_PASSWORD,
   });
+  await seedVendingDemo(server.services.db, config.auth.password);
   printBanner(server, stack, config.dataDir, admin);
   onShutdownSignal(stopAll, logger);
 } catch (error) {
