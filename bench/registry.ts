@@ -32,4 +32,9 @@ export const benches: Record<string, Bench> = {
       'Node server spawn to first healthy /api/health on an existing data dir vs a hello app (BENCH_RUNS, default 5)',
     load: () => import('./cold-start.ts'),
   },
+  vending: {
+    description:
+      "machines list and an operator's tasks list at 100 connections over 300 machines and 100k tasks: p95, beside the one-query health route",
+    load: () => import('./vending.ts'),
+  },
 };

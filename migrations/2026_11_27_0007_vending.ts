@@ -61,7 +61,8 @@ export async function up(db: Kysely<any>): Promise<void> {
         .check(sql`status in ('pending', 'assigned', 'overdue', 'completed', 'cancelled')`),
     )
     .addColumn('assigned_to', 'uuid', (col) => col.references('users.id').onDelete('set null'))
-    .addColumn('due_at', 'timestamptz', (col) => col.notNull())
+    // Millisecond precision, as the API writes times: the keyset cursor holds it exactly.
+    .addColumn('due_at', sql`timestamptz(3)`, (col) => col.notNull())
     .addColumn('completed_at', 'timestamptz')
     .addColumn('completed_by', 'uuid', (col) => col.references('users.id').onDelete('set null'))
     .addColumn('cancelled_at', 'timestamptz')

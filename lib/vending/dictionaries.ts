@@ -4,7 +4,7 @@ import type { Location, Product } from '../../schema/database.ts';
 import type { Db } from '../db/connection.ts';
 import { ConflictError } from '../errors.ts';
 import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
-import { uniqueViolation } from './ids.ts';
+import { uniqueViolation } from './sql.ts';
 
 // Locations and the product catalog (the `nomenclature` table): listed, created one by one
 // through the API, and loaded in bulk by `opsbase seed dictionaries`.

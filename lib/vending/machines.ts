@@ -3,7 +3,7 @@ import type { MachineStatus } from '../../schema/database.ts';
 import type { Db } from '../db/connection.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
-import { isUuid, uniqueViolation } from './ids.ts';
+import { isoTimestamp, isoTimestampOrNull, isUuid, uniqueViolation } from './sql.ts';
 
 export type MachineView = {
   id: string;
@@ -27,9 +27,9 @@ function selectMachines(db: Db) {
       'm.name',
       'm.status',
       'm.location_id',
-      'm.last_serviced_at',
-      'm.created_at',
-      'm.updated_at',
+      isoTimestampOrNull('m.last_serviced_at').as('last_serviced_at'),
+      isoTimestamp('m.created_at').as('created_at'),
+      isoTimestamp('m.updated_at').as('updated_at'),
       'l.code as location_code',
       'l.name as location_name',
     ]);
@@ -48,9 +48,9 @@ function toMachineView(row: MachineRow): MachineView {
       row.location_id && row.location_code !== null && row.location_name !== null
         ? { id: row.location_id, code: row.location_code, name: row.location_name }
         : null,
-    lastServicedAt: row.last_serviced_at?.toISOString() ?? null,
-    createdAt: row.created_at.toISOString(),
-    updatedAt: row.updated_at.toISOString(),
+    lastServicedAt: row.last_serviced_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
   };
 }
 

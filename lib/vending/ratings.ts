@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.ts';
 import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from '../pagination.ts';
-import { isUuid } from './ids.ts';
+import { isUuid } from './sql.ts';
 import { type Actor, seesAllTasks } from './tasks.ts';
 
 export type RatingView = {

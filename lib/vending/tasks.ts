@@ -4,7 +4,7 @@ import { can } from '../auth/permissions.ts';
 import type { Db } from '../db/connection.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from '../pagination.ts';
-import { isUuid } from './ids.ts';
+import { isoTimestamp, isoTimestampOrNull, isUuid } from './sql.ts';
 
 /** Who is acting: managers see every task, operators only those assigned to them. */
 export type Actor = { userId: string; role: Role };
@@ -57,13 +57,13 @@ function selectTasks(db: Db) {
       't.type',
       't.status',
       't.assigned_to',
-      't.due_at',
-      't.completed_at',
+      isoTimestamp('t.due_at').as('due_at'),
+      isoTimestampOrNull('t.completed_at').as('completed_at'),
       't.completed_by',
-      't.cancelled_at',
+      isoTimestampOrNull('t.cancelled_at').as('cancelled_at'),
       't.notes',
-      't.created_at',
-      't.updated_at',
+      isoTimestamp('t.created_at').as('created_at'),
+      isoTimestamp('t.updated_at').as('updated_at'),
     ]);
 }
 
@@ -78,13 +78,13 @@ function toTaskView(row: TaskRow): TaskView {
     type: row.type,
     status: row.status,
     assignedTo: row.assigned_to,
-    dueAt: row.due_at.toISOString(),
-    completedAt: row.completed_at?.toISOString() ?? null,
+    dueAt: row.due_at,
+    completedAt: row.completed_at,
     completedBy: row.completed_by,
-    cancelledAt: row.cancelled_at?.toISOString() ?? null,
+    cancelledAt: row.cancelled_at,
     notes: row.notes,
-    createdAt: row.created_at.toISOString(),
-    updatedAt: row.updated_at.toISOString(),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
   };
 }
 
@@ -144,7 +144,7 @@ export async function listTasks(db: Db, actor: Actor, filter: TaskFilter): Promi
   const last = items.at(-1);
   return {
     items: items.map(toTaskView),
-    nextCursor: rows.length > filter.limit && last ? encodeCursor([last.due_at.toISOString(), last.id]) : null,
+    nextCursor: rows.length > filter.limit && last ? encodeCursor([last.due_at, last.id]) : null,
   };
 }
 

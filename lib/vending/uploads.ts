@@ -4,7 +4,7 @@ import type { Upload } from '../../schema/database.ts';
 import type { Db } from '../db/connection.ts';
 import { DependencyUnavailableError, NotFoundError, UnsupportedMediaTypeError } from '../errors.ts';
 import type { Storage } from '../storage.ts';
-import { isUuid } from './ids.ts';
+import { isUuid } from './sql.ts';
 import { type Actor, findTask, seesAllTasks } from './tasks.ts';
 
 /** Where upload objects live in the bucket; backups copy what the uploads table references. */
