@@ -48,3 +48,21 @@ export function decodeCursor<const T extends readonly CursorPart[]>(
 }
 
 export type Page<T> = { items: T[]; nextCursor: string | null };
+
+/**
+ * A page from rows fetched with `limit + 1`: the extra row only says there is a next page, whose
+ * cursor is the sort key of the last row shown.
+ */
+export function toPage<R, V>(
+  rows: readonly R[],
+  limit: number,
+  sortKey: (row: R) => readonly (string | number)[],
+  view: (row: R) => V,
+): Page<V> {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return {
+    items: items.map(view),
+    nextCursor: rows.length > limit && last !== undefined ? encodeCursor(sortKey(last)) : null,
+  };
+}

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Location, Product } from '../../schema/database.ts';
 import type { Db } from '../db/connection.ts';
 import { ConflictError } from '../errors.ts';
-import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
+import { decodeCursor, type Page, toPage } from '../pagination.ts';
 import { uniqueViolation } from './sql.ts';
 
 // Locations and the product catalog (the `nomenclature` table): listed, created one by one
@@ -64,12 +64,7 @@ export async function listLocations(db: Db, page: { limit: number; cursor?: stri
     .orderBy('code')
     .limit(page.limit + 1);
   if (page.cursor) query = query.where('code', '>', decodeCursor(page.cursor, ['string'] as const)[0]);
-  const rows = await query.execute();
-  const items = rows.slice(0, page.limit);
-  return {
-    items: items.map(toLocationView),
-    nextCursor: rows.length > page.limit && items.length > 0 ? encodeCursor([items.at(-1)!.code]) : null,
-  };
+  return toPage(await query.execute(), page.limit, (row) => [row.code], toLocationView);
 }
 
 /** Ordered by SKU, keyset on it. */
@@ -84,12 +79,7 @@ export async function listProducts(
     .limit(page.limit + 1);
   if (page.category) query = query.where('category', '=', page.category);
   if (page.cursor) query = query.where('sku', '>', decodeCursor(page.cursor, ['string'] as const)[0]);
-  const rows = await query.execute();
-  const items = rows.slice(0, page.limit);
-  return {
-    items: items.map(toProductView),
-    nextCursor: rows.length > page.limit && items.length > 0 ? encodeCursor([items.at(-1)!.sku]) : null,
-  };
+  return toPage(await query.execute(), page.limit, (row) => [row.sku], toProductView);
 }
 
 export type LocationInput = { code: string; name: string; address?: string | null };

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.ts';
-import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from '../pagination.ts';
+import { decodeCursor, InvalidCursorError, type Page, toPage } from '../pagination.ts';
 import { isUuid } from './sql.ts';
 import { type Actor, seesAllTasks } from './tasks.ts';
 
@@ -51,11 +51,11 @@ export async function listRatings(
       eb.or([eb('r.score', '<', score), eb.and([eb('r.score', '=', score), eb('r.operator_id', '>', operatorId)])]),
     );
   }
-  const rows = await query.execute();
-  const items = rows.slice(0, filter.limit);
-  const last = items.at(-1);
-  return {
-    items: items.map((r) => ({
+  return toPage(
+    await query.execute(),
+    filter.limit,
+    (r) => [r.score, r.operator_id],
+    (r) => ({
       operatorId: r.operator_id,
       operatorName: r.name,
       period: r.period,
@@ -65,7 +65,6 @@ export async function listRatings(
       tasksOverdue: r.tasks_overdue,
       tasksMissed: r.tasks_missed,
       computedAt: r.computed_at.toISOString(),
-    })),
-    nextCursor: rows.length > filter.limit && last ? encodeCursor([last.score, last.operator_id]) : null,
-  };
+    }),
+  );
 }

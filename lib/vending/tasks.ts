@@ -3,7 +3,7 @@ import type { InventoryReservation, Role, TaskStatus, TaskType } from '../../sch
 import { can } from '../auth/permissions.ts';
 import type { Db } from '../db/connection.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
-import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from '../pagination.ts';
+import { decodeCursor, InvalidCursorError, type Page, toPage } from '../pagination.ts';
 import { isoTimestamp, isoTimestampOrNull, isUuid } from './sql.ts';
 
 /** Who is acting: managers see every task, operators only those assigned to them. */
@@ -139,13 +139,7 @@ export async function listTasks(db: Db, actor: Actor, filter: TaskFilter): Promi
     if (!isUuid(id)) throw new InvalidCursorError('cursor is not one this API issued');
     query = query.where((eb) => eb(eb.refTuple('t.due_at', 't.id'), '>', eb.tuple(dueAt, id)));
   }
-  const rows = await query.execute();
-  const items = rows.slice(0, filter.limit);
-  const last = items.at(-1);
-  return {
-    items: items.map(toTaskView),
-    nextCursor: rows.length > filter.limit && last ? encodeCursor([last.due_at, last.id]) : null,
-  };
+  return toPage(await query.execute(), filter.limit, (row) => [row.due_at, row.id], toTaskView);
 }
 
 /** The task if the actor may see it (an operator's own only); undefined otherwise. */
