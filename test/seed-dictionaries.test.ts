@@ -129,11 +129,6 @@ describe.each(databaseKinds())('opsbase seed dictionaries (%s)', (kind) => {
     expect(run.output).toMatch(/sku SKU-OK-1 appears more than once/);
     expect(await counts()).toEqual(before);
 
-    const csv = join(dir, 'bad.csv');
-    writeFileSync(csv, 'kind,code,name\nmachine,M-1,Nope\n');
-    const csvRun = await seed(csv);
-    expect(csvRun.code).toBe(1);
-    expect(csvRun.output).toContain('line 2: kind must be location or product');
     const missing = await seed(join(dir, 'nope.json'));
     expect(missing.code).toBe(1);
     expect(missing.output).toContain('ENOENT');
