@@ -36,9 +36,11 @@ export const telegram = createFunction()
         // Sent after the answer: Telegram waits for none of it, and a 429 wait or a failed
         // send never turns into a redelivered update.
         defer(
-          bot.sendMessage(reply.chatId, reply.text).catch((error: Error) => {
-            logger.warn('telegram reply not sent', { chatId: reply.chatId, error: error.message });
-          }),
+          bot
+            .sendMessage(reply.chatId, reply.text, { link_preview_options: { is_disabled: true } })
+            .catch((error: Error) => {
+              logger.warn('telegram reply not sent', { chatId: reply.chatId, error: error.message });
+            }),
         );
       } else {
         logger.warn('telegram reply not sent: TELEGRAM_BOT_TOKEN is unset', { chatId: reply.chatId });

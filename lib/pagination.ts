@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { fromBase64Url, toBase64Url, utf8 } from './auth/crypto.ts';
 
 /** Keyset pagination: an opaque cursor holds the last row's sort key. Never OFFSET. */
@@ -50,19 +51,23 @@ export function decodeCursor<const T extends readonly CursorPart[]>(
 export type Page<T> = { items: T[]; nextCursor: string | null };
 
 /**
- * A page from rows fetched with `limit + 1`: the extra row only says there is a next page, whose
- * cursor is the sort key of the last row shown.
+ * Where-clause of the page after a cursor in newest-first (at, id) order: `(at, id) < cursor` as a
+ * row comparison, which a btree on (at, id) answers as one index range, plus `at <= cursor.at` so
+ * the planner also prunes time partitions. (An `or` of the two comparisons reads every newer row
+ * before the first one it returns.)
  */
-export function toPage<R, V>(
-  rows: readonly R[],
+export function olderThanCursor(atColumn: string, idColumn: string, at: Date, id: number | string) {
+  return sql<boolean>`${sql.ref(atColumn)} <= ${at} and (${sql.ref(atColumn)}, ${sql.ref(idColumn)}) < (${at}, ${id})`;
+}
+
+/** A page from `limit + 1` fetched rows: the first `limit`, and a cursor when there was one more. */
+export function pageOf<Row, Item>(
+  rows: readonly Row[],
   limit: number,
-  sortKey: (row: R) => readonly (string | number)[],
-  view: (row: R) => V,
-): Page<V> {
+  toItem: (row: Row) => Item,
+  cursorKey: (row: Row) => readonly (string | number)[],
+): Page<Item> {
   const items = rows.slice(0, limit);
   const last = items.at(-1);
-  return {
-    items: items.map(view),
-    nextCursor: rows.length > limit && last !== undefined ? encodeCursor(sortKey(last)) : null,
-  };
+  return { items: items.map(toItem), nextCursor: rows.length > limit && last ? encodeCursor(cursorKey(last)) : null };
 }

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { createTelegramClient } from '../../lib/telegram/client.ts';
+import { createTelegramClient, type WebhookInfo } from '../../lib/telegram/client.ts';
 import { cliConfig } from './context.ts';
 
 function botFromConfig() {
@@ -24,13 +24,15 @@ export function telegramCommand(): Command {
       if (!url) throw new Error('set TELEGRAM_WEBHOOK_URL or pass --url');
       if (!/^https?:\/\//.test(url)) throw new Error(`--url must be an http(s) URL, got ${url}`);
       if (!config.telegram.webhookSecret) {
-        throw new Error('TELEGRAM_WEBHOOK_SECRET is not set: the webhook refuses updates without it (openssl rand -hex 32)');
+        throw new Error(
+          'TELEGRAM_WEBHOOK_SECRET is not set: the webhook refuses updates without it (openssl rand -hex 32)',
+        );
       }
-      await bot.setWebhook({
+      await bot.call<true>('setWebhook', {
         url,
-        secretToken: config.telegram.webhookSecret,
-        allowedUpdates: ['message'],
-        dropPendingUpdates: options.dropPendingUpdates,
+        secret_token: config.telegram.webhookSecret,
+        allowed_updates: ['message'],
+        ...(options.dropPendingUpdates ? { drop_pending_updates: true } : {}),
       });
       console.log(`Webhook set: ${url} (with the secret from TELEGRAM_WEBHOOK_SECRET, updates: message)`);
     });
@@ -41,7 +43,7 @@ export function telegramCommand(): Command {
     .option('--json', 'print the Bot API answer as JSON')
     .action(async (options: { json?: boolean }) => {
       const { bot } = botFromConfig();
-      const info = await bot.getWebhookInfo();
+      const info = await bot.call<WebhookInfo>('getWebhookInfo', {});
       if (options.json) {
         console.log(JSON.stringify(info, null, 2));
         return;

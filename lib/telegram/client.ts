@@ -1,43 +1,125 @@
-// A small Bot API client: JSON POSTs to {apiBase}/bot{token}/{method}, the Bot API's
-// {ok, result} / {ok: false, error_code, description, parameters} answers, and retries that
-// honour 429's retry_after. The token is part of every URL, so no URL ever reaches an error
-// message or a log line.
+/**
+ * A small Telegram Bot API client (https://core.telegram.org/bots/api): JSON POSTs to
+ * {apiBase}/bot{token}/{method}. Retries 429 after the `retry_after` Telegram asks for, and
+ * network errors and 5xx with a short backoff. The token is part of every URL, so no error or
+ * log line built here ever contains a URL.
+ */
 
 export type TelegramClientOptions = {
-  apiBase: string;
   token: string;
-  /** Attempts per call, the first included (429s, 5xx and network errors are retried). */
-  maxAttempts?: number;
-  /** A 429 asking to wait longer than this fails at once rather than stall the caller. */
+  /** TELEGRAM_API_BASE: https://api.telegram.org, or a local Bot API server / test fake. */
+  apiBase?: string;
+  /** Attempts after the first (429, 5xx, network). */
+  maxRetries?: number;
+  /** A 429 asking to wait longer than this (seconds) is not waited for: the call fails. */
   maxRetryAfterSeconds?: number;
-  /** Per-attempt timeout. */
+  /** Per attempt. */
   timeoutMs?: number;
-  /** Stops waiting and retrying (a job's timeout). */
-  signal?: AbortSignal;
   fetch?: typeof fetch;
 };
 
+/** A call Telegram answered with ok: false (or that never got an answer). */
 export class TelegramApiError extends Error {
   override name = 'TelegramApiError';
   readonly method: string;
-  /** HTTP status, or 0 when the request never got an answer. */
-  readonly status: number;
-  readonly description: string;
-  readonly retryAfterSeconds: number | undefined;
-  constructor(method: string, status: number, description: string, retryAfterSeconds?: number) {
-    super(`Telegram ${method} failed${status ? ` (${status})` : ''}: ${description}`);
+  /** Telegram's error_code (HTTP status), or null when no answer came. */
+  readonly errorCode: number | null;
+  readonly retryAfterSeconds: number | null;
+  constructor(method: string, errorCode: number | null, description: string, retryAfterSeconds: number | null = null) {
+    super(`telegram ${method}: ${errorCode ?? 'no answer'} ${description}`);
     this.method = method;
-    this.status = status;
-    this.description = description;
+    this.errorCode = errorCode;
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 
-type BotApiAnswer<T> =
-  | { ok: true; result: T; description?: string }
+type ApiAnswer<T> =
+  | { ok: true; result: T }
   | { ok: false; error_code?: number; description?: string; parameters?: { retry_after?: number } };
 
-export type TelegramMessage = { message_id: number; date: number; chat: { id: number }; text?: string };
+export type TelegramMessage = { message_id: number; chat: { id: number | string }; date: number; text?: string };
+
+export type SendMessageOptions = {
+  parse_mode?: 'HTML' | 'MarkdownV2';
+  disable_notification?: boolean;
+  link_preview_options?: { is_disabled?: boolean };
+  reply_markup?: unknown;
+};
+
+export type TelegramClient = {
+  /** Any Bot API method with JSON parameters. */
+  call<T>(method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<T>;
+  sendMessage(
+    chatId: number | string,
+    text: string,
+    options?: SendMessageOptions,
+    signal?: AbortSignal,
+  ): Promise<TelegramMessage>;
+};
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+
+export function createTelegramClient(options: TelegramClientOptions): TelegramClient {
+  const apiBase = (options.apiBase ?? 'https://api.telegram.org').replace(/\/+$/, '');
+  const maxRetries = options.maxRetries ?? 3;
+  const maxRetryAfter = options.maxRetryAfterSeconds ?? 60;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const doFetch = options.fetch ?? fetch;
+
+  async function call<T>(method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      let failure: TelegramApiError;
+      let waitMs: number;
+      try {
+        const response = await doFetch(`${apiBase}/bot${options.token}/${method}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(params),
+          signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
+        });
+        const answer = (await response.json().catch(() => null)) as ApiAnswer<T> | null;
+        if (answer?.ok) return answer.result;
+        const code = answer?.error_code ?? response.status;
+        const retryAfter = answer?.parameters?.retry_after ?? null;
+        failure = new TelegramApiError(method, code, answer?.description ?? response.statusText, retryAfter);
+        if (code === 429 && retryAfter !== null && retryAfter <= maxRetryAfter) waitMs = retryAfter * 1000;
+        else if (code >= 500) waitMs = 500 * 2 ** attempt;
+        else throw failure; // 400 (bad chat id, text too long), 401, 403 (bot blocked): retrying won't help
+      } catch (error) {
+        if (error instanceof TelegramApiError) throw error;
+        if (signal?.aborted) throw signal.reason;
+        // Network failure or timeout; fetch's message never includes the URL.
+        failure = new TelegramApiError(method, null, error instanceof Error ? error.message : String(error));
+        waitMs = 500 * 2 ** attempt;
+      }
+      if (attempt >= maxRetries) throw failure;
+      await sleep(waitMs, signal);
+    }
+  }
+
+  return {
+    call,
+    sendMessage: (chatId, text, extra = {}, signal) =>
+      call<TelegramMessage>('sendMessage', { chat_id: chatId, text, ...extra }, signal),
+  };
+}
+
+/** The bot's client from config, or null when TELEGRAM_BOT_TOKEN is unset. */
+export function telegramFromConfig(telegram: { botToken: string | undefined; apiBase: string }): TelegramClient | null {
+  return telegram.botToken ? createTelegramClient({ token: telegram.botToken, apiBase: telegram.apiBase }) : null;
+}
 
 export type WebhookInfo = {
   url: string;
@@ -48,99 +130,3 @@ export type WebhookInfo = {
   max_connections?: number;
   allowed_updates?: string[];
 };
-
-export type TelegramClient = ReturnType<typeof createTelegramClient>;
-
-const BACKOFF_MS = [500, 1500, 4000];
-
-export function createTelegramClient(options: TelegramClientOptions) {
-  const maxAttempts = options.maxAttempts ?? 4;
-  const maxRetryAfter = options.maxRetryAfterSeconds ?? 60;
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const doFetch = options.fetch ?? fetch;
-
-  async function call<T>(method: string, params: Record<string, unknown> = {}): Promise<T> {
-    let lastError: TelegramApiError | undefined;
-    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      options.signal?.throwIfAborted();
-      let waitMs: number;
-      try {
-        const signal = options.signal
-          ? AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)])
-          : AbortSignal.timeout(timeoutMs);
-        const res = await doFetch(`${options.apiBase}/bot${options.token}/${method}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(params),
-          signal,
-        });
-        const answer = (await res.json().catch(() => undefined)) as BotApiAnswer<T> | undefined;
-        if (answer?.ok === true) return answer.result;
-        const description = answer?.description ?? `HTTP ${res.status}`;
-        const retryAfter = answer?.parameters?.retry_after;
-        lastError = new TelegramApiError(method, res.status, description, retryAfter);
-        if (res.status === 429) {
-          const seconds = typeof retryAfter === 'number' && retryAfter >= 0 ? retryAfter : 1;
-          if (seconds > maxRetryAfter) throw lastError;
-          waitMs = seconds * 1000;
-        } else if (res.status >= 500) {
-          waitMs = BACKOFF_MS[Math.min(attempt - 1, BACKOFF_MS.length - 1)] ?? 1000;
-        } else {
-          throw lastError; // 400 bad request, 401 bad token, 403 bot blocked: retrying will not help
-        }
-      } catch (error) {
-        if (error instanceof TelegramApiError) throw error;
-        if (options.signal?.aborted) throw options.signal.reason;
-        // Network failure or timeout: the message names neither the URL nor the token.
-        const reason = error instanceof Error && error.name === 'TimeoutError' ? 'timed out' : 'could not connect';
-        lastError = new TelegramApiError(method, 0, `${reason} to the Bot API`);
-        waitMs = BACKOFF_MS[Math.min(attempt - 1, BACKOFF_MS.length - 1)] ?? 1000;
-      }
-      if (attempt < maxAttempts) await sleep(waitMs, options.signal);
-    }
-    throw lastError ?? new TelegramApiError(method, 0, 'no attempt made');
-  }
-
-  return {
-    call,
-    sendMessage: (chatId: number, text: string) =>
-      call<TelegramMessage>('sendMessage', { chat_id: chatId, text, link_preview_options: { is_disabled: true } }),
-    setWebhook: (params: {
-      url: string;
-      secretToken?: string;
-      allowedUpdates?: string[];
-      dropPendingUpdates?: boolean;
-    }) =>
-      call<true>('setWebhook', {
-        url: params.url,
-        ...(params.secretToken ? { secret_token: params.secretToken } : {}),
-        ...(params.allowedUpdates ? { allowed_updates: params.allowedUpdates } : {}),
-        ...(params.dropPendingUpdates ? { drop_pending_updates: true } : {}),
-      }),
-    getWebhookInfo: () => call<WebhookInfo>('getWebhookInfo'),
-  };
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/** The bot's client from config, or null when TELEGRAM_BOT_TOKEN is unset. */
-export function telegramFromConfig(
-  telegram: { botToken: string | undefined; apiBase: string },
-  signal?: AbortSignal,
-): TelegramClient | null {
-  return telegram.botToken
-    ? createTelegramClient({ apiBase: telegram.apiBase, token: telegram.botToken, signal })
-    : null;
-}

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Location, Product } from '../../schema/database.ts';
 import type { Db } from '../db/connection.ts';
 import { ConflictError } from '../errors.ts';
-import { decodeCursor, type Page, toPage } from '../pagination.ts';
+import { decodeCursor, type Page, pageOf } from '../pagination.ts';
 import { uniqueViolation } from './sql.ts';
 
 // Locations and the product catalog (the `nomenclature` table): listed, created one by one
@@ -64,7 +64,7 @@ export async function listLocations(db: Db, page: { limit: number; cursor?: stri
     .orderBy('code')
     .limit(page.limit + 1);
   if (page.cursor) query = query.where('code', '>', decodeCursor(page.cursor, ['string'] as const)[0]);
-  return toPage(await query.execute(), page.limit, (row) => [row.code], toLocationView);
+  return pageOf(await query.execute(), page.limit, toLocationView, (row) => [row.code]);
 }
 
 /** Ordered by SKU, keyset on it. */
@@ -79,7 +79,7 @@ export async function listProducts(
     .limit(page.limit + 1);
   if (page.category) query = query.where('category', '=', page.category);
   if (page.cursor) query = query.where('sku', '>', decodeCursor(page.cursor, ['string'] as const)[0]);
-  return toPage(await query.execute(), page.limit, (row) => [row.sku], toProductView);
+  return pageOf(await query.execute(), page.limit, toProductView, (row) => [row.sku]);
 }
 
 export type LocationInput = { code: string; name: string; address?: string | null };

@@ -75,6 +75,8 @@ export async function notifyOverdueOperators(
       await telegram.sendMessage(
         Number(chat.chat_id),
         `Overdue ${tasks.length === 1 ? 'task' : 'tasks'}:\n${lines.join('\n')}\nSend /done N when finished.`,
+        { link_preview_options: { is_disabled: true } },
+        signal,
       );
       outcome.notified += ids.length;
       outcome.operators++;
@@ -95,7 +97,7 @@ export const overdueTasks: JobDefinition = {
   async handler({ db, config, logger, signal }) {
     logger.info('Checking for overdue tasks...');
     const marked = await markOverdueTasks(db);
-    const telegram = telegramFromConfig(config.telegram, signal);
+    const telegram = telegramFromConfig(config.telegram);
     if (!telegram) {
       return {
         recordsProcessed: marked,

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { MachineStatus } from '../../schema/database.ts';
 import type { Db } from '../db/connection.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
-import { decodeCursor, type Page, toPage } from '../pagination.ts';
+import { decodeCursor, type Page, pageOf } from '../pagination.ts';
 import { isoTimestamp, isoTimestampOrNull, isUuid, uniqueViolation } from './sql.ts';
 
 export type MachineView = {
@@ -78,7 +78,7 @@ export async function listMachines(db: Db, filter: MachineFilter): Promise<Page<
     const [code] = decodeCursor(filter.cursor, ['string'] as const);
     query = query.where('m.code', '>', code);
   }
-  return toPage(await query.execute(), filter.limit, (row) => [row.code], toMachineView);
+  return pageOf(await query.execute(), filter.limit, toMachineView, (row) => [row.code]);
 }
 
 export async function findMachine(db: Db, id: string): Promise<MachineView | undefined> {

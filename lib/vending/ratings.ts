@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.ts';
-import { decodeCursor, InvalidCursorError, type Page, toPage } from '../pagination.ts';
+import { decodeCursor, InvalidCursorError, type Page, pageOf } from '../pagination.ts';
 import { isUuid } from './sql.ts';
 import { type Actor, seesAllTasks } from './tasks.ts';
 
@@ -51,10 +51,9 @@ export async function listRatings(
       eb.or([eb('r.score', '<', score), eb.and([eb('r.score', '=', score), eb('r.operator_id', '>', operatorId)])]),
     );
   }
-  return toPage(
+  return pageOf(
     await query.execute(),
     filter.limit,
-    (r) => [r.score, r.operator_id],
     (r) => ({
       operatorId: r.operator_id,
       operatorName: r.name,
@@ -66,5 +65,6 @@ export async function listRatings(
       tasksMissed: r.tasks_missed,
       computedAt: r.computed_at.toISOString(),
     }),
+    (r) => [r.score, r.operator_id],
   );
 }

@@ -3,7 +3,7 @@ import type { InventoryReservation, Role, TaskStatus, TaskType } from '../../sch
 import { can } from '../auth/permissions.ts';
 import type { Db } from '../db/connection.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
-import { decodeCursor, InvalidCursorError, type Page, toPage } from '../pagination.ts';
+import { decodeCursor, InvalidCursorError, type Page, pageOf } from '../pagination.ts';
 import { isoTimestamp, isoTimestampOrNull, isUuid } from './sql.ts';
 
 /** Who is acting: managers see every task, operators only those assigned to them. */
@@ -139,7 +139,7 @@ export async function listTasks(db: Db, actor: Actor, filter: TaskFilter): Promi
     if (!isUuid(id)) throw new InvalidCursorError('cursor is not one this API issued');
     query = query.where((eb) => eb(eb.refTuple('t.due_at', 't.id'), '>', eb.tuple(dueAt, id)));
   }
-  return toPage(await query.execute(), filter.limit, (row) => [row.due_at, row.id], toTaskView);
+  return pageOf(await query.execute(), filter.limit, toTaskView, (row) => [row.due_at, row.id]);
 }
 
 /** The task if the actor may see it (an operator's own only); undefined otherwise. */
