@@ -415,7 +415,8 @@ describe.skipIf(skipReason !== null)(
           .execute();
         expect(runs.map((r) => r.status)).toEqual(['error', 'success']);
         expect(runs[0]?.error).toMatch(/^interrupted/);
-      });
+        // A child process with tsx takes seconds to start on a loaded machine.
+      }, 120_000);
 
       it('npx opsbase cron run leads_sync --full resyncs through the CLI, idempotently', async () => {
         await addRows(9);

@@ -110,7 +110,8 @@ describe.each(databaseKinds())('opsbase migrate (%s)', (kind) => {
     expect(nothing.code).toBe(0);
     expect(nothing.stdout.trim()).toBe('Nothing to roll back.');
     expect((await opsbase('migrate', 'status')).stdout).toContain(`0 applied, ${NAMES.length} pending`);
-  });
+    // One CLI process per migration, and the list grows.
+  }, 180_000);
 
   it('latest exits 1 and names the failing migration on stderr when its table already exists', async () => {
     await sql`create table app_settings (key text primary key)`.execute(database.db);
