@@ -296,7 +296,93 @@ const envSchema = z.object({
     emptyToUndefined,
     z.coerce.number({ error: 'expected a number' }).int().min(1).max(10).default(4),
   ),
+  REQUEST_LOG_FLUSH_INTERVAL_MS: positiveInt(500),
+  WEB_CONCURRENCY: z.preprocess(
+    emptyToUndefined,
+    z
+      .union([
+        z.literal('max'),
+        z.coerce.number({ error: 'expected a number of workers or "max"' }).int().min(1).max(256),
+      ])
+      .default(1),
+  ),
+  METRICS_TOKEN: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .refine((v) => v.length >= 16, 'must be at least 16 characters (openssl rand -base64 32)')
+      .optional(),
+  ),
+  TELEGRAM_BOT_TOKEN: optionalString,
+  TELEGRAM_API_BASE: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .refine((v) => /^https?:\/\/[^/]+/.test(v), 'expected a URL such as https://api.telegram.org')
+      .transform((v) => v.replace(/\/+$/, ''))
+      .default('https://api.telegram.org'),
+  ),
+  ALERT_WEBHOOK_URL: url(['http:', 'https:']),
+  ALERT_TELEGRAM_CHAT_ID: optionalString,
+  ALERT_AFTER_FAILURES: positiveInt(3),
+  ALERT_CHECK_INTERVAL: duration(60),
+
+  BACKUP_PREFIX: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, 'expected a key prefix such as backups or opsbase/backups')
+      .default('backups'),
+  ),
+  BACKUP_ENCRYPTION_KEY: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .transform((value, ctx) => {
+        const key = decodeBase64Key(value);
+        if (!key) {
+          ctx.addIssue({ code: 'custom', message: 'must be 32 bytes, base64 encoded (openssl rand -base64 32)' });
+          return z.NEVER;
+        }
+        return key;
+      })
+      .optional(),
+  ),
+  BACKUP_KEEP_DAYS: positiveInt(7),
+  BACKUP_KEEP_COUNT: positiveInt(3),
+  BACKUP_EXCLUDE_TABLES: z.preprocess(
+    (v) => (v === undefined ? 'request_logs' : v),
+    z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean),
+      )
+      .refine((tables) => tables.every((t) => /^[a-z_][a-z0-9_]*$/.test(t)), 'expected table names, comma separated'),
+  ),
+  BACKUP_GZIP_LEVEL: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number({ error: 'expected a gzip level 1-9' }).int().min(1).max(9).default(1),
+  ),
+  BACKUP_PART_SIZE: byteSize(8 * 1024 * 1024).refine(
+    (n) => n >= 5 * 1024 * 1024,
+    'must be at least 5mb (the S3 minimum part size)',
+  ),
+  BACKUP_DRILL_DATABASE_URL: url(['postgres:', 'postgresql:']),
 });
+
+/** 32 bytes from standard or url-safe base64, or undefined. */
+function decodeBase64Key(value: string): Uint8Array | undefined {
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(value)) return undefined;
+  const binary = atob(value.replaceAll('-', '+').replaceAll('_', '/'));
+  if (binary.length !== 32) return undefined;
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+}
 
 /** Every variable the schema reads, for checks that .env.example documents them all. */
 export const CONFIG_VARIABLES = Object.keys(envSchema.shape) as (keyof typeof envSchema.shape)[];
@@ -342,6 +428,8 @@ export type Config = {
     /** Path prefixes not logged (REQUEST_LOG_EXCLUDE; default /api/health; empty logs everything). */
     exclude: string[];
     retentionDays: number;
+    /** How often a Node process writes its buffered request logs. */
+    flushIntervalMs: number;
   };
   /** Seconds a user's role/active state is remembered per process (AUTH_CACHE_TTL). */
   authCacheTtlSeconds: number;
@@ -351,6 +439,34 @@ export type Config = {
   corsOrigins: string[];
   /** The CRM's two sync sources (leads from MySQL/MariaDB, attendance from the device API). */
   crm: CrmConfig;
+  /** Node HTTP worker processes (node:cluster); 'max' means one per CPU core. 1 = no cluster. */
+  webConcurrency: number | 'max';
+  /** Bearer token of GET /metrics; undefined answers 503 there. */
+  metricsToken: string | undefined;
+  telegram: { botToken: string | undefined; apiBase: string };
+  alerts: {
+    webhookUrl: string | undefined;
+    telegramChatId: string | undefined;
+    /** A job alerts when its last this-many finished runs all failed. */
+    afterFailures: number;
+    checkIntervalMs: number;
+  };
+  backup: BackupSettings;
+};
+
+export type BackupSettings = {
+  /** Key prefix in S3_BUCKET under which every backup lives (BACKUP_PREFIX). */
+  prefix: string;
+  /** AES-256-GCM key (BACKUP_ENCRYPTION_KEY, 32 bytes); undefined = backups are not encrypted. */
+  encryptionKey: Uint8Array | undefined;
+  keepDays: number;
+  keepCount: number;
+  excludeTables: string[];
+  gzipLevel: number;
+  /** Multipart part size in bytes (memory per upload is about two parts). */
+  partSize: number;
+  /** Where `verify --drill` restores to; undefined = a scratch database it creates and drops. */
+  drillDatabaseUrl: string | undefined;
 };
 
 export type CrmConfig = {
@@ -417,6 +533,9 @@ export function parseConfig(env: RawEnv): Config {
       message: 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together',
     });
   }
+  if (e.ALERT_TELEGRAM_CHAT_ID && !e.TELEGRAM_BOT_TOKEN) {
+    problems.push({ variable: 'TELEGRAM_BOT_TOKEN', message: 'required when ALERT_TELEGRAM_CHAT_ID is set' });
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -467,7 +586,11 @@ export function parseConfig(env: RawEnv): Config {
       scheduler: scheduler.data ?? false,
       cronLogRetentionDays: e.CRON_LOG_RETENTION_DAYS,
     },
-    requestLogs: { exclude: e.REQUEST_LOG_EXCLUDE, retentionDays: e.REQUEST_LOG_RETENTION_DAYS },
+    requestLogs: {
+      exclude: e.REQUEST_LOG_EXCLUDE,
+      retentionDays: e.REQUEST_LOG_RETENTION_DAYS,
+      flushIntervalMs: e.REQUEST_LOG_FLUSH_INTERVAL_MS,
+    },
     authCacheTtlSeconds: e.AUTH_CACHE_TTL,
     rateLimit: { limit: e.THROTTLE_LIMIT, windowSeconds: e.THROTTLE_TTL },
     trustedProxies: e.TRUSTED_PROXIES,
@@ -488,6 +611,25 @@ export function parseConfig(env: RawEnv): Config {
         pageSize: e.ATTENDANCE_PAGE_SIZE,
       },
       sync: { timeoutMs: e.SYNC_TIMEOUT_MS, maxAttempts: e.SYNC_MAX_ATTEMPTS },
+    },
+    webConcurrency: e.WEB_CONCURRENCY,
+    metricsToken: e.METRICS_TOKEN,
+    telegram: { botToken: e.TELEGRAM_BOT_TOKEN, apiBase: e.TELEGRAM_API_BASE },
+    alerts: {
+      webhookUrl: e.ALERT_WEBHOOK_URL,
+      telegramChatId: e.ALERT_TELEGRAM_CHAT_ID,
+      afterFailures: e.ALERT_AFTER_FAILURES,
+      checkIntervalMs: e.ALERT_CHECK_INTERVAL * 1000,
+    },
+    backup: {
+      prefix: e.BACKUP_PREFIX,
+      encryptionKey: e.BACKUP_ENCRYPTION_KEY,
+      keepDays: e.BACKUP_KEEP_DAYS,
+      keepCount: e.BACKUP_KEEP_COUNT,
+      excludeTables: e.BACKUP_EXCLUDE_TABLES,
+      gzipLevel: e.BACKUP_GZIP_LEVEL,
+      partSize: e.BACKUP_PART_SIZE,
+      drillDatabaseUrl: e.BACKUP_DRILL_DATABASE_URL,
     },
   };
 }

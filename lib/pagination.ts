@@ -51,11 +51,13 @@ export function decodeCursor<const T extends readonly CursorPart[]>(
 export type Page<T> = { items: T[]; nextCursor: string | null };
 
 /**
- * The rows after a cursor in newest-first order: `(time, id) < (at, id)`, a range of an index on
- * (time desc, id desc).
+ * Where-clause of the page after a cursor in newest-first (at, id) order: `(at, id) < cursor` as a
+ * row comparison, which a btree on (at, id) answers as one index range, plus `at <= cursor.at` so
+ * the planner also prunes time partitions. (An `or` of the two comparisons reads every newer row
+ * before the first one it returns.)
  */
-export function olderThan(timeColumn: string, idColumn: string, at: Date, id: string | number) {
-  return sql<boolean>`(${sql.ref(timeColumn)}, ${sql.ref(idColumn)}) < (${at}, ${id})`;
+export function olderThanCursor(atColumn: string, idColumn: string, at: Date, id: number | string) {
+  return sql<boolean>`${sql.ref(atColumn)} <= ${at} and (${sql.ref(atColumn)}, ${sql.ref(idColumn)}) < (${at}, ${id})`;
 }
 
 /** A page from `limit + 1` fetched rows: the first `limit`, and a cursor when there was one more. */

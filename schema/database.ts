@@ -1,4 +1,4 @@
-import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 
 /** Instance-wide key/value settings (e.g. when the local stack first seeded its admin). */
 export interface AppSettingsTable {
@@ -146,6 +146,61 @@ export interface AttendanceTable {
   synced_at: Generated<Date>;
 }
 export type Punch = Selectable<AttendanceTable>;
+export interface AlertIncidentsTable {
+  id: Generated<number>;
+  key: string;
+  rule: string;
+  summary: string;
+  details: ColumnType<Record<string, unknown>, string | undefined, string>;
+  opened_at: Generated<Date>;
+  resolved_at: Date | null;
+  open_notified_at: Date | null;
+  resolve_notified_at: Date | null;
+  notify_error: string | null;
+}
+export type AlertIncident = Selectable<AlertIncidentsTable>;
+export type BackupStatus = 'running' | 'complete' | 'failed';
+export type BackupTrigger = 'job' | 'cli' | 'api';
+
+/** The index of backups this database made (the manifests in object storage are the source of truth). */
+export interface BackupsTable {
+  id: string;
+  status: BackupStatus;
+  trigger: BackupTrigger;
+  holder: string;
+  started_at: Generated<Date>;
+  finished_at: Date | null;
+  bytes: number | null;
+  tables: number | null;
+  rows: number | null;
+  encrypted: Generated<boolean>;
+  error: string | null;
+  verified_at: Date | null;
+  verify_ok: boolean | null;
+  verify_message: string | null;
+}
+export type BackupRow = Selectable<BackupsTable>;
+/** request_log_minutes summed over routes: what the charts read. */
+export interface RequestLogMinuteTotalsTable {
+  minute: Date;
+  requests: number;
+  errors: number;
+  duration_sum_ms: number;
+  duration_max_ms: number;
+  buckets: number[];
+}
+
+/** 4xx/5xx per hour, route ('(unmatched)' when none matched), method and status. */
+export interface RequestLogErrorHoursTable {
+  hour: Date;
+  method: string;
+  route: string;
+  status: number;
+  count: number;
+  first_seen: Date;
+  last_seen: Date;
+  samples: string[];
+}
 
 /** Every table Opsbase owns, as Kysely sees it. */
 export interface Database {
@@ -161,4 +216,8 @@ export interface Database {
   sync_cursors: SyncCursorsTable;
   leads: LeadsTable;
   attendance: AttendanceTable;
+  alert_incidents: AlertIncidentsTable;
+  backups: BackupsTable;
+  request_log_minute_totals: RequestLogMinuteTotalsTable;
+  request_log_error_hours: RequestLogErrorHoursTable;
 }

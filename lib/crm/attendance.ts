@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Punch, PunchDirection } from '../../schema/database.ts';
 import type { Db } from '../db/connection.ts';
-import { decodeCursor, olderThan, type Page, pageOf } from '../pagination.ts';
+import { decodeCursor, olderThanCursor, type Page, pageOf } from '../pagination.ts';
 import type { DevicePunch } from './attendance-source.ts';
 import type { RejectedRow } from './sync-report.ts';
 import { dayRange, parseTimestamp } from './time-zone.ts';
@@ -126,7 +126,7 @@ export async function listPunches(db: Db, filters: PunchFilters): Promise<Page<P
   if (filters.to) query = query.where('punched_at', '<', dayRange(filters.to, filters.timeZone).end);
   if (filters.cursor) {
     const [at, id] = decodeCursor(filters.cursor, ['timestamp', 'integer'] as const);
-    query = query.where(olderThan('punched_at', 'id', at, id));
+    query = query.where(olderThanCursor('punched_at', 'id', at, id));
   }
   return pageOf(await query.execute(), filters.limit, toPublicPunch, (p) => [p.punched_at.toISOString(), p.id]);
 }

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Lead, Role } from '../../schema/database.ts';
 import type { Db } from '../db/connection.ts';
 import { NotFoundError } from '../errors.ts';
-import { decodeCursor, InvalidCursorError, olderThan, type Page, pageOf } from '../pagination.ts';
+import { decodeCursor, InvalidCursorError, olderThanCursor, type Page, pageOf } from '../pagination.ts';
 import type { LeadRecord } from './lead-rows.ts';
 
 /** Who is asking: agents see and change only the leads assigned to them. */
@@ -84,7 +84,7 @@ export async function listLeads(db: Db, viewer: LeadViewer, filters: LeadFilters
   if (filters.cursor) {
     const [at, id] = decodeCursor(filters.cursor, ['timestamp', 'string'] as const);
     if (!UUID.test(id)) throw new InvalidCursorError('cursor is not one this API issued');
-    query = query.where(olderThan('updated_at', 'id', at, id));
+    query = query.where(olderThanCursor('updated_at', 'id', at, id));
   }
   return pageOf(await query.execute(), filters.limit, toPublicLead, (l) => [l.updated_at.toISOString(), l.id]);
 }
