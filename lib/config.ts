@@ -280,6 +280,10 @@ const envSchema = z.object({
     emptyToUndefined,
     z.coerce.number({ error: 'expected a number' }).int().min(1).max(50_000).default(5000),
   ),
+  LEADS_SYNC_SETTLE_SECONDS: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number({ error: 'expected seconds' }).int().min(0).max(3600).default(60),
+  ),
   ATTENDANCE_API_URL: url(['http:', 'https:']),
   ATTENDANCE_API_KEY: optionalString,
   ATTENDANCE_TIMEZONE: timeZone,
@@ -499,6 +503,8 @@ export type CrmConfig = {
     /** Zone of the source's DATETIME values (TIMESTAMP columns arrive in UTC). */
     timeZone: string;
     batchSize: number;
+    /** Rows changed less than this long ago (by the source's clock) wait for the next run. */
+    settleSeconds: number;
   };
   attendance: {
     /** undefined: the attendance sync is not configured. */
@@ -621,6 +627,7 @@ export function parseConfig(env: RawEnv): Config {
         columns: e.LEADS_MYSQL_COLUMNS,
         timeZone: e.LEADS_MYSQL_TIMEZONE,
         batchSize: e.LEADS_SYNC_BATCH_SIZE,
+        settleSeconds: e.LEADS_SYNC_SETTLE_SECONDS,
       },
       attendance: {
         apiUrl: e.ATTENDANCE_API_URL,
