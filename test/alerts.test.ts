@@ -297,7 +297,8 @@ describe.each(databaseKinds())('alerts on %s', (kind) => {
     const none = spawnProject(['bin/opsbase.mjs', 'alerts', 'test'], { ...env, ALERT_WEBHOOK_URL: '' });
     expect(await none.exited).toBe(1);
     expect(none.output()).toContain('no alert channel');
-  });
+    // Four CLI processes, each starting tsx: seconds apiece on a busy machine.
+  }, 120_000);
 
   it('the Node server runs the monitor: a dependency going down reaches the webhook', async () => {
     await clearIncidents();
