@@ -32,6 +32,16 @@ export const benches: Record<string, Bench> = {
       'Node server spawn to first healthy /api/health on an existing data dir vs a hello app (BENCH_RUNS, default 5)',
     load: () => import('./cold-start.ts'),
   },
+  'seed-logs': {
+    description:
+      'fills request_logs with BENCH_LOG_ROWS (10M) realistic rows over 30 days + the rollup, in the database; resets a previous seed (BENCH_DATABASE_URL, else opsbase_bench_logs on 127.0.0.1:5432, else PGlite)',
+    load: () => import('./seed-logs.ts'),
+  },
+  observability: {
+    description:
+      'p95 of every admin endpoint and of keyset /logs pages followed deep, through HTTP on the seeded table (seeds first when needed; BENCH_RUNS, BENCH_PAGES)',
+    load: () => import('./observability.ts'),
+  },
   bundle: {
     description: "the Worker bundle's gzipped size (wrangler deploy --dry-run) beside a bare Hono Worker's",
     load: () => import('./bundle.ts'),

@@ -5,6 +5,7 @@ import { auth } from './auth.ts';
 import { createBase } from './base.ts';
 import type { AppEnv, ServicesProvider } from './context.ts';
 import { cron } from './cron.ts';
+import { dashboard } from './dashboard/app.tsx';
 import { docs } from './docs.ts';
 import { health } from './health.ts';
 import { metrics } from './metrics.ts';
@@ -21,5 +22,6 @@ export function createApp(provider: ServicesProvider): OpenAPIHono<AppEnv> {
   app.route('/', adminSystem);
   app.route('/', metrics);
   app.route('/', docs(app));
+  app.route('/', dashboard);
   return app;
 }

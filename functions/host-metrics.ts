@@ -20,12 +20,20 @@ function cpuTimes() {
 export function hostMetricsFor(diskPath: string): () => Promise<Record<string, unknown>> {
   const loop = monitorEventLoopDelay({ resolution: 20 });
   loop.enable();
+  // The OS counters only say what happened since boot, so CPU use is a difference between two
+  // readings: since the previous call when that was 0.1-60 s ago (a dashboard polling every few
+  // seconds answers at once), else over a fresh 100 ms sample.
+  let previous: { times: ReturnType<typeof cpuTimes>; at: number } | undefined;
   return async () => {
-    // CPU use over a short sample: the OS counters only say what happened since boot.
-    const before = cpuTimes();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = performance.now();
+    let before = previous && now - previous.at >= 100 && now - previous.at <= 60_000 ? previous : undefined;
+    if (!before) {
+      before = { times: cpuTimes(), at: now };
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     const after = cpuTimes();
-    const busy = 1 - (after.idle - before.idle) / Math.max(1, after.total - before.total);
+    previous = { times: after, at: performance.now() };
+    const busy = 1 - (after.idle - before.times.idle) / Math.max(1, after.total - before.times.total);
     let disk: Record<string, unknown>;
     try {
       const fs = await statfs(diskPath);
@@ -46,6 +54,7 @@ export function hostMetricsFor(diskPath: string): () => Promise<Record<string, u
       cpu: {
         available: true,
         percent: round(busy * 100),
+        sampleMs: Math.round(previous.at - before.at),
         cores: cpus().length,
         loadAverage: loadavg().map((n) => round(n, 2)),
       },

@@ -2,7 +2,7 @@ import { alertsConfigured, checkAlerts, createAlertMemory } from '../lib/alerts/
 import { AuthUserCache } from '../lib/auth/user-cache.ts';
 import { type Config, ConfigError, parseConfig } from '../lib/config.ts';
 import { createDb, createPool } from '../lib/db/connection.ts';
-import { JOBS } from '../lib/jobs/registry.ts';
+import { JOBS, scheduledJobs } from '../lib/jobs/registry.ts';
 import { runJob } from '../lib/jobs/runner.ts';
 import { slotOf } from '../lib/jobs/schedule.ts';
 import { createLogger } from '../lib/logger.ts';
@@ -144,7 +144,9 @@ export default {
     const services = await provider.acquire({ env, executionCtx: () => ctx });
     try {
       const scheduledFor = slotOf(new Date(controller.scheduledTime));
-      const due = JOBS.filter((job) => job.schedule === controller.cron);
+      const due = scheduledJobs(JOBS, services.config, services.logger).filter(
+        (job) => job.schedule === controller.cron,
+      );
       if (due.length === 0) services.logger.warn('no job has this cron schedule', { cron: controller.cron });
       await Promise.all(due.map((job) => runJob(runnerDeps(services), job, { kind: 'schedule', scheduledFor })));
       // Workers have no timers between events: the alert rules are checked on every cron event.

@@ -106,6 +106,46 @@ export interface RequestLogMinutesTable {
   buckets: number[];
 }
 
+/** Where a sync source's next incremental read starts (one row per source). */
+export interface SyncCursorsTable {
+  source: string;
+  cursor: unknown;
+  updated_at: Generated<Date>;
+}
+
+export interface LeadsTable {
+  id: Generated<string>;
+  external_id: string;
+  name: string | null;
+  phone: string | null;
+  email: string | null;
+  city: string | null;
+  source: string | null;
+  status: Generated<string>;
+  assigned_to: string | null;
+  source_assignee: string | null;
+  notes: string | null;
+  created_at: Date;
+  updated_at: Date;
+  source_updated_at: Date | null;
+  edited_at: Date | null;
+  synced_at: Date | null;
+}
+export type Lead = Selectable<LeadsTable>;
+
+export type PunchDirection = 'in' | 'out';
+
+export interface AttendanceTable {
+  id: Generated<number>;
+  employee_code: string;
+  employee_name: string | null;
+  punched_at: Date;
+  direction: PunchDirection;
+  device_id: Generated<string>;
+  external_id: string | null;
+  synced_at: Generated<Date>;
+}
+export type Punch = Selectable<AttendanceTable>;
 export interface AlertIncidentsTable {
   id: Generated<number>;
   key: string;
@@ -119,6 +159,27 @@ export interface AlertIncidentsTable {
   notify_error: string | null;
 }
 export type AlertIncident = Selectable<AlertIncidentsTable>;
+export type BackupStatus = 'running' | 'complete' | 'failed';
+export type BackupTrigger = 'job' | 'cli' | 'api';
+
+/** The index of backups this database made (the manifests in object storage are the source of truth). */
+export interface BackupsTable {
+  id: string;
+  status: BackupStatus;
+  trigger: BackupTrigger;
+  holder: string;
+  started_at: Generated<Date>;
+  finished_at: Date | null;
+  bytes: number | null;
+  tables: number | null;
+  rows: number | null;
+  encrypted: Generated<boolean>;
+  error: string | null;
+  verified_at: Date | null;
+  verify_ok: boolean | null;
+  verify_message: string | null;
+}
+export type BackupRow = Selectable<BackupsTable>;
 
 /** Every table Opsbase owns, as Kysely sees it. */
 export interface Database {
@@ -131,5 +192,9 @@ export interface Database {
   job_locks: JobLocksTable;
   request_logs: RequestLogsTable;
   request_log_minutes: RequestLogMinutesTable;
+  sync_cursors: SyncCursorsTable;
+  leads: LeadsTable;
+  attendance: AttendanceTable;
   alert_incidents: AlertIncidentsTable;
+  backups: BackupsTable;
 }

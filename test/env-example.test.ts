@@ -13,7 +13,6 @@ const READ_ELSEWHERE: Record<string, string> = {
   ADMIN_EMAIL: 'npm run dev (local/dev.ts): the first admin',
   ADMIN_PASSWORD: 'npm run dev (local/dev.ts): the first admin',
   WORKER_PORT: 'npm run dev:worker (local/dev-worker.ts)',
-  LEADS_MYSQL_URL: 'the leads sync, whose issue adds it to the config',
   DEV_PG_PORT: 'docker compose (docker-compose.dev.yml host port)',
   DEV_S3_PORT: 'docker compose (docker-compose.dev.yml host port)',
   DEV_S3_CONSOLE_PORT: 'docker compose (docker-compose.dev.yml host port)',

@@ -25,6 +25,11 @@ export type JobDefinition = {
   description: string;
   /** Other names the HTTP trigger accepts (the deployment plan's /api/cron/leads, ...). */
   aliases?: string[];
+  /**
+   * Why the job cannot run under this configuration (its source is not set), or null. Schedulers
+   * leave such a job out; a manual or HTTP trigger still runs it and records the reason as its error.
+   */
+  unconfigured?(config: Config): string | null;
   handler(ctx: JobContext): Promise<JobResult>;
 };
 
