@@ -1,6 +1,8 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import { adminBackups } from './admin-backups.ts';
 import { adminJobs } from './admin-jobs.ts';
 import { adminSystem } from './admin-system.ts';
+import { attendance } from './attendance.ts';
 import { auth } from './auth.ts';
 import { createBase } from './base.ts';
 import type { AppEnv, ServicesProvider } from './context.ts';
@@ -8,6 +10,7 @@ import { cron } from './cron.ts';
 import { dashboard } from './dashboard/app.tsx';
 import { docs } from './docs.ts';
 import { health } from './health.ts';
+import { leads } from './leads.ts';
 import { metrics } from './metrics.ts';
 import { users } from './users.ts';
 
@@ -20,6 +23,9 @@ export function createApp(provider: ServicesProvider): OpenAPIHono<AppEnv> {
   app.route('/', cron);
   app.route('/', adminJobs);
   app.route('/', adminSystem);
+  app.route('/', adminBackups);
+  app.route('/', leads);
+  app.route('/', attendance);
   app.route('/', metrics);
   app.route('/', docs(app));
   app.route('/', dashboard);

@@ -1,5 +1,6 @@
 import type { AccessClaims } from '../lib/auth/tokens.ts';
 import type { AuthUserCache } from '../lib/auth/user-cache.ts';
+import type { ScratchFactory } from '../lib/backup/drill.ts';
 import type { Config } from '../lib/config.ts';
 import type { Db } from '../lib/db/connection.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -35,6 +36,8 @@ export type Services = {
   poolStats?: () => { total: number; idle: number; waiting: number; max: number };
   /** Serves a bundled static asset by name (Swagger UI files); null where the runtime serves them itself. */
   assets?: (name: string) => Promise<Response | null>;
+  /** Where a restore drill restores to when the server cannot make a database (Node: a scratch PGlite). */
+  scratchDatabase?: ScratchFactory;
   /** Request counters and latency histogram of this process or isolate (GET /metrics). */
   httpMetrics: HttpMetrics;
   /** In a cluster: every worker's in-memory figures, gathered through the primary. */

@@ -6,11 +6,19 @@ import { ApiError } from './errors.ts';
 /** What background work needs from a process's services (a cluster primary has only these). */
 export type BackgroundServices = Pick<
   Services,
-  'db' | 'config' | 'storage' | 'logger' | 'runtime' | 'instanceId' | 'startedAt'
+  'db' | 'config' | 'storage' | 'logger' | 'runtime' | 'instanceId' | 'startedAt' | 'scratchDatabase'
 >;
 
 export function runnerDeps(s: BackgroundServices): RunnerDeps {
-  return { db: s.db, config: s.config, storage: s.storage, logger: s.logger, runtime: s.runtime, holder: s.instanceId };
+  return {
+    db: s.db,
+    config: s.config,
+    storage: s.storage,
+    logger: s.logger,
+    runtime: s.runtime,
+    holder: s.instanceId,
+    scratchDatabase: s.scratchDatabase,
+  };
 }
 
 /**

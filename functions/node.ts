@@ -88,6 +88,7 @@ export function nodeServices(
     instanceId: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
     startedAt: Date.now(),
     assets: readPackageAsset,
+    scratchDatabase: async (source) => (await import('../local/scratch-database.ts')).nodeScratchDatabase(source),
     hostMetrics: hostMetricsFor(existsSync(config.dataDir) ? resolve(config.dataDir) : '/'),
     ...(pool
       ? {

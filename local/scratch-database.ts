@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ScratchDatabase } from '../lib/backup/drill.ts';
-import { createDb, createPool } from '../lib/db/connection.ts';
+import { isPglite, type ScratchDatabase, scratchDatabaseBeside } from '../lib/backup/drill.ts';
+import { createDb, createPool, type Db } from '../lib/db/connection.ts';
 import { startEmbeddedPostgres } from './embedded-postgres.ts';
 
 /** A throwaway embedded PGlite for a restore drill of the embedded database (Node only). */
@@ -24,4 +24,9 @@ export async function scratchPglite(): Promise<ScratchDatabase> {
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** Node's drill target: a scratch PGlite for the embedded database, else a database beside the source. */
+export async function nodeScratchDatabase(source: Db): Promise<ScratchDatabase> {
+  return (await isPglite(source)) ? scratchPglite() : scratchDatabaseBeside(source);
 }

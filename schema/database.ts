@@ -180,6 +180,27 @@ export interface BackupsTable {
   verify_message: string | null;
 }
 export type BackupRow = Selectable<BackupsTable>;
+/** request_log_minutes summed over routes: what the charts read. */
+export interface RequestLogMinuteTotalsTable {
+  minute: Date;
+  requests: number;
+  errors: number;
+  duration_sum_ms: number;
+  duration_max_ms: number;
+  buckets: number[];
+}
+
+/** 4xx/5xx per hour, route ('(unmatched)' when none matched), method and status. */
+export interface RequestLogErrorHoursTable {
+  hour: Date;
+  method: string;
+  route: string;
+  status: number;
+  count: number;
+  first_seen: Date;
+  last_seen: Date;
+  samples: string[];
+}
 
 /** Every table Opsbase owns, as Kysely sees it. */
 export interface Database {
@@ -197,4 +218,6 @@ export interface Database {
   attendance: AttendanceTable;
   alert_incidents: AlertIncidentsTable;
   backups: BackupsTable;
+  request_log_minute_totals: RequestLogMinuteTotalsTable;
+  request_log_error_hours: RequestLogErrorHoursTable;
 }

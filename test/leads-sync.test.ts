@@ -14,6 +14,7 @@ import { TEST_ENV } from './support/app.ts';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/database.ts';
 import { createTestMysql, mysqlSkipReason, type TestMysql } from './support/mysql.ts';
 import { ROOT } from './support/paths.ts';
+import { spawnProject } from './support/processes.ts';
 import { startTcpProxy } from './support/tcp-proxy.ts';
 import { seedUser } from './support/users.ts';
 
@@ -403,6 +404,26 @@ describe.skipIf(skipReason !== null)(
         expect(runs.map((r) => r.status)).toEqual(['error', 'success']);
         expect(runs[0]?.error).toMatch(/^interrupted/);
       });
+
+      it('npx opsbase cron run leads_sync --full resyncs through the CLI, idempotently', async () => {
+        await addRows(9);
+        const cli = (...args: string[]) => {
+          const run = spawnProject(['bin/opsbase.mjs', 'cron', 'run', 'leads_sync', ...args], {
+            ...TEST_ENV,
+            DATABASE_URL: pg.url,
+            LEADS_MYSQL_URL: my.url,
+            LEADS_SYNC_BATCH_SIZE: '4',
+          });
+          return run.exited.then((code) => ({ code, output: run.output() }));
+        };
+        const first = await cli();
+        expect(first.code, first.output).toBe(0);
+        expect(first.output).toMatch(/leads_sync: success in \d+ ms, 9 records\. read 9 rows in 3 batches; 9 new/);
+        const full = await cli('--full');
+        expect(full.code, full.output).toBe(0);
+        expect(full.output).toMatch(/full resync: read 9 rows in 3 batches; 0 new, 0 updated, 9 unchanged/);
+        await expectMirrors(await sourceRows());
+      }, 90_000);
 
       it('a mapping naming a column the table lacks fails at once (no retries) with the server’s reason', async () => {
         await addRows(2);

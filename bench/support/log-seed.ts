@@ -271,9 +271,8 @@ export async function seedRequestLogs(
   for (let day = firstDay; day < end; day += DAY_MS) {
     const todays = slots.filter((s) => s.at.getTime() >= day && s.at.getTime() < day + DAY_MS);
     const rows = await insertSeedRows(db, todays, options.userIds, options.incidents);
-    // Whole minutes: a top-up's first minute may already hold rows written before it.
-    const from = Math.floor(Math.max(day, first.at.getTime()) / 60_000) * 60_000;
-    await rollUpRequestLogs(db, new Date(from), new Date(day + DAY_MS));
+    // Recomputed over whole hours: a top-up's first hour may already hold rows written before it.
+    await rollUpRequestLogs(db, new Date(Math.max(day, first.at.getTime())), new Date(day + DAY_MS));
     written += rows;
     onDay({ day: new Date(day), rows, totalRows: written });
   }

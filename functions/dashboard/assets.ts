@@ -29,7 +29,7 @@ main{max-width:1240px;margin:0 auto;padding:20px}
 .card{background:var(--panel);border:1px solid var(--line);border-radius:var(--r);padding:16px;min-width:0}
 .card.wide{margin-bottom:16px}
 .card header{display:flex;align-items:center;justify-content:space-between;gap:8px;margin-bottom:10px}
-.stat{font-size:28px;font-weight:650;letter-spacing:-.02em}.sub{color:var(--muted);font-size:12.5px}
+.stat{font-size:28px;font-weight:650;letter-spacing:-.02em}.stat.bad{color:var(--bad)}.sub{color:var(--muted);font-size:12.5px}
 .label{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em;font-weight:600}
 .kv{display:grid;grid-template-columns:auto 1fr;gap:4px 14px;margin:0}.kv dt{color:var(--muted)}.kv dd{margin:0;min-width:0;overflow-wrap:anywhere}
 .dot{display:inline-block;width:9px;height:9px;border-radius:50%;background:var(--muted);margin-right:6px}
@@ -44,7 +44,7 @@ main{max-width:1240px;margin:0 auto;padding:20px}
 .meter.compact{display:grid;grid-template-columns:1fr 52px;align-items:center;gap:8px;margin:5px 0;min-width:120px}.meter.compact span{text-align:right;font-size:12px}
 .track{fill:var(--soft)}.fill{fill:var(--accent)}.fill.warn{fill:var(--warn)}.fill.bad{fill:var(--bad)}.fill.ok{fill:var(--ok)}
 .chart svg{display:block;width:100%;height:auto}
-.chart .axis{display:flex;justify-content:space-between;color:var(--muted);font-size:11.5px;padding-left:44px}
+.chart .axis{display:flex;justify-content:space-between;color:var(--muted);font-size:11.5px;padding-left:7.8%}
 .grid-line{stroke:var(--line);stroke-width:1}.tick{fill:var(--muted);font-size:11px}
 .bar-req{fill:var(--accent);opacity:.75}.bar-err{fill:var(--bad)}.hit{fill:transparent}.hit:hover{fill:var(--soft);opacity:.5}
 .line{fill:none;stroke:var(--warn);stroke-width:2;stroke-linejoin:round}.pt{fill:var(--warn)}

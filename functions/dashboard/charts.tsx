@@ -8,7 +8,7 @@ import { Time } from './layout.tsx';
 
 const WIDTH = 720;
 const HEIGHT = 150;
-const LEFT = 44;
+const LEFT = 56;
 const TOP = 8;
 const PLOT_W = WIDTH - LEFT;
 const PLOT_H = HEIGHT - TOP - 4;

@@ -149,3 +149,49 @@ export const Meter: FC<{ label: string; value: number; max?: number; detail?: st
     </div>
   );
 };
+
+/** A table with its header row; rows come as children. `name` becomes a data- attribute tests and scripts find it by. */
+export const DataTable: FC<PropsWithChildren<{ name: string; columns: (string | { label: string; num: true })[] }>> = ({
+  name,
+  columns,
+  children,
+}) => (
+  <div class="scroll">
+    <table class="data" {...{ [`data-${name}`]: '' }}>
+      <thead>
+        <tr>{columns.map((c) => (typeof c === 'string' ? <th>{c}</th> : <th class="num">{c.label}</th>))}</tr>
+      </thead>
+      <tbody>{children}</tbody>
+    </table>
+  </div>
+);
+
+/** Keyset paging: back to the newest page, and on to older rows while there are any. */
+export const Pager: FC<{ newest?: string; older?: string | null; middle?: string; end: string }> = ({
+  newest,
+  older,
+  middle,
+  end,
+}) => (
+  <nav class="pager" aria-label="Pages">
+    <span>
+      {newest ? (
+        <a class="btn" href={newest}>
+          ← Newest
+        </a>
+      ) : (
+        'Newest first'
+      )}
+    </span>
+    {middle && <span>{middle}</span>}
+    <span>
+      {older ? (
+        <a class="btn" rel="next" href={older}>
+          Older →
+        </a>
+      ) : (
+        end
+      )}
+    </span>
+  </nav>
+);

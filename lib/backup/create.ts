@@ -40,15 +40,30 @@ export type BackupSummary = { id: string; manifest: Manifest };
  */
 export async function createBackup(
   deps: BackupDeps,
-  run: { trigger: BackupTrigger; holder: string; id?: string },
+  run: { trigger: BackupTrigger; holder: string },
 ): Promise<BackupSummary> {
-  const id = run.id ?? newBackupId();
+  return (await beginBackup(deps, run)).done;
+}
+
+/**
+ * Records the backup as running and starts it: resolves with its id at once, and `done` when it
+ * has finished (for callers that answer before it ends, like the admin API).
+ */
+export async function beginBackup(
+  deps: BackupDeps,
+  run: { trigger: BackupTrigger; holder: string },
+): Promise<{ id: string; done: Promise<BackupSummary> }> {
+  const id = newBackupId();
   await insertRunningBackup(deps.db, {
     id,
     trigger: run.trigger,
     holder: run.holder,
     encrypted: Boolean(deps.settings.encryptionKey),
   });
+  return { id, done: runBackup(deps, id) };
+}
+
+async function runBackup(deps: BackupDeps, id: string): Promise<BackupSummary> {
   try {
     const manifest = await writeBackup(deps, id);
     await finishBackup(deps.db, id, {
@@ -90,6 +105,10 @@ async function writeBackup(deps: BackupDeps, id: string): Promise<Manifest> {
   let failure: Error | undefined;
   try {
     await session.query(sql`begin isolation level repeatable read read only`);
+    // The first statement takes the snapshot; its clock time is after every row the backup holds.
+    const [snapshot] = await session.query<{ at: string }>(
+      sql`select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at`,
+    );
     const migrations = await session.query<{ name: string }>(sql`select name from opsbase_migrations order by name`);
     const all = await listTables(session);
     const skipped = new Set([...NEVER_BACKED_UP, ...settings.excludeTables]);
@@ -110,6 +129,7 @@ async function writeBackup(deps: BackupDeps, id: string): Promise<Manifest> {
       format: FORMAT,
       id,
       createdAt: startedAt.toISOString(),
+      snapshotAt: snapshot?.at ?? startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
       durationMs: finishedAt.getTime() - startedAt.getTime(),
       app: { version: APP_VERSION, commit: deps.commit ?? null },
@@ -151,7 +171,7 @@ async function backupTable(deps: BackupDeps, session: Session, info: TableInfo, 
   const stored = tally(sealed);
   const progress = progressReporter(deps.onProgress, info, lines.lines);
   const watched = progress.watch(stored.bytes);
-  await uploadObject(deps.storage, key, watched, {
+  const { parts } = await uploadObject(deps.storage, key, watched, {
     partSize: settings.partSize,
     contentType: settings.encryptionKey ? 'application/octet-stream' : 'application/gzip',
     signal: deps.signal,
@@ -167,6 +187,7 @@ async function backupTable(deps: BackupDeps, session: Session, info: TableInfo, 
     sha256: storedTally.sha256,
     rawBytes: rawTally.bytes,
     rowsSha256: rawTally.sha256,
+    parts,
     columns: info.columns.map(({ name, type }) => ({ name, type })),
     primaryKey: info.primaryKey,
     partitions: info.partitions,

@@ -9,7 +9,7 @@ import { COPY_LINES, openSession } from './session.ts';
 /** A throwaway database for a restore drill. */
 export type ScratchDatabase = { db: Db; describe: string; drop(): Promise<void> };
 /** Makes a scratch database where the server cannot (the embedded PGlite: Node passes one in). */
-export type ScratchFactory = () => Promise<ScratchDatabase>;
+export type ScratchFactory = (source: Db) => Promise<ScratchDatabase>;
 
 /**
  * Where a drill restores to, in this order: a fresh schema inside BACKUP_DRILL_DATABASE_URL
@@ -23,9 +23,8 @@ export async function openScratch(
   factory: ScratchFactory | undefined,
 ): Promise<ScratchDatabase> {
   if (drillDatabaseUrl) return scratchSchema(drillDatabaseUrl, `opsbase_drill_${randomSuffix()}`);
-  if (factory) return factory();
-  const { rows } = await sql<{ version: string }>`select version() as version`.execute(source);
-  if (/PGlite/i.test(rows[0]?.version ?? '')) {
+  if (factory) return factory(source);
+  if (await isPglite(source)) {
     throw new Error('a restore drill of the embedded PGlite needs BACKUP_DRILL_DATABASE_URL here');
   }
   return scratchDatabaseBeside(source);
@@ -51,6 +50,11 @@ async function scratchSchema(url: string, schema: string): Promise<ScratchDataba
       }
     },
   };
+}
+
+export async function isPglite(db: Db): Promise<boolean> {
+  const { rows } = await sql<{ version: string }>`select version() as version`.execute(db);
+  return /PGlite/i.test(rows[0]?.version ?? '');
 }
 
 const randomSuffix = () =>

@@ -1,3 +1,4 @@
+import type { BackupRow } from '../../schema/database.ts';
 import type { Storage } from '../storage.ts';
 import { BACKUP_ID, backupKeys, type Manifest, type Verification, VerificationSchema } from './manifest.ts';
 import { loadManifest } from './read.ts';
@@ -73,4 +74,68 @@ export async function newestComplete(
   signal?: AbortSignal,
 ): Promise<string | undefined> {
   return (await listBackups(storage, prefix, signal)).find((b) => b.state === 'complete')?.id;
+}
+
+/** A backup as the admin API and the CLI show it: storage's view, with this database's index. */
+export type BackupView = {
+  id: string;
+  /** complete: restorable. running / failed: from the index. incomplete: objects without a manifest. */
+  state: 'complete' | 'incomplete' | 'running' | 'failed';
+  createdAt: string;
+  bytes: number;
+  tables: number | null;
+  rows: number | null;
+  encrypted: boolean | null;
+  verification: Verification | null;
+  trigger: string | null;
+  error: string | null;
+};
+
+/** Every backup in storage, plus running and failed ones this database's index knows, newest first. */
+export async function backupViews(
+  storage: Storage,
+  prefix: string,
+  index: BackupRow[],
+  signal?: AbortSignal,
+): Promise<BackupView[]> {
+  const stored = await listBackups(storage, prefix, signal);
+  const byId = new Map(index.map((row) => [row.id, row]));
+  const views: BackupView[] = stored.map((b) => {
+    const row = byId.get(b.id);
+    // Objects without a manifest: running or failed when the index says so, else just incomplete.
+    const state =
+      b.state === 'complete'
+        ? 'complete'
+        : row?.status === 'running' || row?.status === 'failed'
+          ? row.status
+          : 'incomplete';
+    return {
+      id: b.id,
+      state,
+      createdAt: b.createdAt.toISOString(),
+      bytes: b.bytes,
+      tables: b.tables,
+      rows: b.rows,
+      encrypted: b.encrypted,
+      verification: b.verification,
+      trigger: row?.trigger ?? null,
+      error: row?.error ?? null,
+    };
+  });
+  for (const row of index) {
+    if (stored.some((b) => b.id === row.id) || row.status === 'complete') continue;
+    views.push({
+      id: row.id,
+      state: row.status,
+      createdAt: row.started_at.toISOString(),
+      bytes: 0,
+      tables: null,
+      rows: null,
+      encrypted: row.encrypted,
+      verification: null,
+      trigger: row.trigger,
+      error: row.error,
+    });
+  }
+  return views.sort((a, b) => (a.id < b.id ? 1 : -1));
 }

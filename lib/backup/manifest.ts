@@ -43,6 +43,8 @@ const TableSchema = z.object({
   rawBytes: z.number().int().nonnegative(),
   /** sha256 of the JSON lines in primary-key order: the row hash a restore drill compares. */
   rowsSha256: z.string(),
+  /** Upload parts (1: a single PUT). */
+  parts: z.number().int().positive(),
   columns: z.array(ColumnSchema),
   primaryKey: z.array(z.string()),
   /** Partitions of a partitioned table, recreated before its rows are loaded. */
@@ -64,6 +66,8 @@ export const ManifestSchema = z.object({
   format: z.literal(FORMAT),
   id: z.string().regex(BACKUP_ID),
   createdAt: z.string(),
+  /** When the snapshot was taken (the server's clock): no row in the backup is newer. */
+  snapshotAt: z.string(),
   finishedAt: z.string(),
   durationMs: z.number(),
   app: z.object({ version: z.string(), commit: z.string().nullable() }),

@@ -88,7 +88,9 @@ async function* nameFailures(objectKey: string, source: Bytes): Bytes {
   } catch (error) {
     if (error instanceof BackupObjectError) throw error;
     const message = error instanceof Error ? error.message : String(error);
-    if (error instanceof DecryptionError || /incorrect header|invalid|unexpected end|Z_/i.test(message)) {
+    // zlib's errors carry a Z_ code (Z_DATA_ERROR: bad data, Z_BUF_ERROR: cut short).
+    const zlibCode = String((error as { code?: unknown }).code ?? '');
+    if (error instanceof DecryptionError || zlibCode.startsWith('Z_')) {
       throw new BackupObjectError(objectKey, `damaged: ${message}`, { cause: error });
     }
     throw error;

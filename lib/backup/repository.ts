@@ -97,3 +97,9 @@ export async function closeAbandonedBackups(db: Db): Promise<number> {
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
 }
+
+/** Ids of backups this database recorded as failed (prune aborts their leftover uploads). */
+export async function failedBackupIds(db: Db): Promise<Set<string>> {
+  const rows = await db.selectFrom('backups').select('id').where('status', '=', 'failed').execute();
+  return new Set(rows.map((r) => r.id));
+}

@@ -60,7 +60,7 @@ export async function uploadObject(
   key: string,
   body: Bytes,
   options: { partSize: number; contentType: string; signal?: AbortSignal },
-): Promise<{ multipart: boolean }> {
+): Promise<{ parts: number }> {
   let parts = 0;
   const upload = new Upload({
     client: storage.client,
@@ -74,7 +74,7 @@ export async function uploadObject(
     parts = Math.max(parts, progress.part ?? 0);
   });
   await upload.done();
-  return { multipart: parts > 1 };
+  return { parts: Math.max(parts, 1) };
 }
 
 function abortControllerFor(signal: AbortSignal): AbortController {

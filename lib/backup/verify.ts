@@ -56,7 +56,8 @@ export async function verifyBackup(
       rows = table.rows;
       deps.onProgress?.({ phase: 'table', table: table.name, rows, bytes, estimatedRows: table.rows, done: true });
     } catch (error) {
-      problems.push(error instanceof Error ? error.message : String(error));
+      const message = error instanceof Error ? error.message : String(error);
+      problems.push(message.includes(table.key) ? message : `${table.key}: ${message}`);
     }
   }
   for (const object of manifest.objects) {

@@ -2,9 +2,9 @@ import type { Config } from '../config.ts';
 import type { JobContext, JobDefinition, JobResult } from '../jobs/types.ts';
 import { insertPunchBatch, type PunchRecord, validatePunch } from './attendance.ts';
 import { type DevicePage, fetchPunchPage, isTransientDeviceError } from './attendance-source.ts';
-import { withRetry } from './retry.ts';
+import { callSource } from './retry.ts';
 import { readSyncCursor } from './sync-cursors.ts';
-import { describeRejected, isRejected, type RejectedRow, SyncSourceError } from './sync-report.ts';
+import { describeRejected, isRejected, type RejectedRow } from './sync-report.ts';
 
 export const ATTENDANCE_CURSOR_SOURCE = 'attendance';
 
@@ -37,19 +37,14 @@ export async function syncAttendance(
   const rejected: RejectedRow[] = [];
   let since = ctx.full ? undefined : (await readSyncCursor<AttendanceCursor>(db, ATTENDANCE_CURSOR_SOURCE))?.since;
   for (;;) {
-    const page: DevicePage = await withRetry(() => fetchPunchPage(api, since, settings.pageSize, signal), {
+    const page: DevicePage = await callSource('page', () => fetchPunchPage(api, since, settings.pageSize, signal), {
+      source: 'attendance device API',
       attempts: maxAttempts,
       baseDelayMs: ctx.retryBaseMs ?? ATTENDANCE_RETRY_BASE_MS,
       signal,
+      logger,
       isTransient: isTransientDeviceError,
-      onRetry: (error, attempt, delayMs) =>
-        logger.warn('device API failed; retrying', { since, attempt, delayMs, error: (error as Error).message }),
-    }).catch((error: unknown) => {
-      if (signal.aborted) throw error;
-      throw new SyncSourceError('attendance device API', error, maxAttempts, isTransientDeviceError(error), {
-        batches: totals.pages,
-        rows: totals.received,
-      });
+      committed: () => ({ batches: totals.pages, rows: totals.received }),
     });
     const punches = new Map<string, PunchRecord>();
     for (const raw of page.punches) {

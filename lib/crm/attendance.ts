@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Punch, PunchDirection } from '../../schema/database.ts';
 import type { Db } from '../db/connection.ts';
-import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
+import { decodeCursor, olderThanCursor, type Page, pageOf } from '../pagination.ts';
 import type { DevicePunch } from './attendance-source.ts';
 import type { RejectedRow } from './sync-report.ts';
 import { dayRange, parseTimestamp } from './time-zone.ts';
@@ -51,12 +51,12 @@ export function validatePunch(punch: DevicePunch, timeZone: string): PunchRecord
 
 /**
  * Inserts a page of punches, dropping those already stored (the natural key: employee, device,
- * instant), and moves the cursor, in one statement. Returns how many were new.
+ * instant), and moves the sync cursor when given, in one statement. Returns how many were new.
  */
 export async function insertPunchBatch(
   db: Db,
   punches: readonly PunchRecord[],
-  cursor: { source: string; value: unknown },
+  cursor?: { source: string; value: unknown },
 ): Promise<number> {
   const column = <T>(pick: (p: PunchRecord) => T) => punches.map(pick);
   const result = await sql<{ inserted: number }>`
@@ -68,11 +68,15 @@ export async function insertPunchBatch(
         ${column((p) => p.deviceId)}::text[], ${column((p) => p.externalId)}::text[])
       on conflict (employee_code, device_id, punched_at) do nothing
       returning 1
-    ),
+    )${
+      cursor
+        ? sql`,
     moved as (
       insert into sync_cursors (source, cursor) values (${cursor.source}, ${JSON.stringify(cursor.value)}::jsonb)
       on conflict (source) do update set cursor = excluded.cursor, updated_at = now()
-    )
+    )`
+        : sql``
+    }
     select count(*)::int as inserted from written`.execute(db);
   return result.rows[0]?.inserted ?? 0;
 }
@@ -122,17 +126,9 @@ export async function listPunches(db: Db, filters: PunchFilters): Promise<Page<P
   if (filters.to) query = query.where('punched_at', '<', dayRange(filters.to, filters.timeZone).end);
   if (filters.cursor) {
     const [at, id] = decodeCursor(filters.cursor, ['timestamp', 'integer'] as const);
-    query = query.where((eb) =>
-      eb.or([eb('punched_at', '<', at), eb.and([eb('punched_at', '=', at), eb('id', '<', id)])]),
-    );
+    query = query.where(olderThanCursor('punched_at', 'id', at, id));
   }
-  const rows = await query.execute();
-  const items = rows.slice(0, filters.limit);
-  const last = items.at(-1);
-  return {
-    items: items.map(toPublicPunch),
-    nextCursor: rows.length > filters.limit && last ? encodeCursor([last.punched_at.toISOString(), last.id]) : null,
-  };
+  return pageOf(await query.execute(), filters.limit, toPublicPunch, (p) => [p.punched_at.toISOString(), p.id]);
 }
 
 export type DailyAttendance = {

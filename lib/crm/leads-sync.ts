@@ -3,9 +3,9 @@ import type { JobContext, JobDefinition, JobResult } from '../jobs/types.ts';
 import { type LeadRecord, validateLeadRow } from './lead-rows.ts';
 import { upsertLeadBatch } from './leads.ts';
 import { isTransientMysqlError, type LeadsCursor, MysqlLeadsSource, type SourceRow } from './mysql-leads-source.ts';
-import { withRetry } from './retry.ts';
+import { callSource } from './retry.ts';
 import { readSyncCursor } from './sync-cursors.ts';
-import { describeRejected, isRejected, type RejectedRow, SyncSourceError } from './sync-report.ts';
+import { describeRejected, isRejected, type RejectedRow } from './sync-report.ts';
 
 export const LEADS_CURSOR_SOURCE = 'leads';
 
@@ -16,12 +16,6 @@ function unconfigured(config: Config): string | null {
   return config.crm.leads.mysqlUrl ? null : 'LEADS_MYSQL_URL is not set';
 }
 
-/**
- * Reads the MySQL/MariaDB leads table in (updated_at, id) order from the stored cursor and upserts
- * each batch by external id; each batch and the cursor after it commit together, so a run that
- * fails or is killed leaves everything before its last commit and nothing after it. Invalid rows
- * are skipped, counted and named. `full` starts again from the beginning (idempotent).
- */
 export type LeadsSyncOptions = Pick<JobContext, 'db' | 'config' | 'logger' | 'signal'> & {
   full?: boolean;
   retryBaseMs?: number;
@@ -29,6 +23,12 @@ export type LeadsSyncOptions = Pick<JobContext, 'db' | 'config' | 'logger' | 'si
   onBatchCommitted?(progress: { batches: number; rows: number; cursor: LeadsCursor }): void | Promise<void>;
 };
 
+/**
+ * Reads the MySQL/MariaDB leads table in (updated_at, id) order from the stored cursor and upserts
+ * each batch by external id; each batch and the cursor after it commit together, so a run that
+ * fails or is killed leaves everything before its last commit and nothing after it. Invalid rows
+ * are skipped, counted and named. `full` starts again from the beginning (idempotent).
+ */
 export async function syncLeads(ctx: LeadsSyncOptions): Promise<JobResult> {
   const reason = unconfigured(ctx.config);
   if (reason) throw new Error(`leads_sync is not configured: ${reason}`);
@@ -47,18 +47,14 @@ export async function syncLeads(ctx: LeadsSyncOptions): Promise<JobResult> {
   const totals = { read: 0, inserted: 0, updated: 0, batches: 0 };
   const rejected: RejectedRow[] = [];
   const retrying = <T>(what: string, work: () => Promise<T>) =>
-    withRetry(work, {
+    callSource(what, work, {
+      source: 'leads source',
       attempts: maxAttempts,
       baseDelayMs: ctx.retryBaseMs ?? LEADS_RETRY_BASE_MS,
       signal,
+      logger,
       isTransient: isTransientMysqlError,
-      onRetry: (error, attempt, delayMs) =>
-        logger.warn('leads source failed; retrying', { what, attempt, delayMs, error: (error as Error).message }),
-    }).catch((error: unknown) => {
-      throw new SyncSourceError('leads source', error, maxAttempts, isTransientMysqlError(error), {
-        batches: totals.batches,
-        rows: totals.read,
-      });
+      committed: () => ({ batches: totals.batches, rows: totals.read }),
     });
 
   try {

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Lead, Role } from '../../schema/database.ts';
 import type { Db } from '../db/connection.ts';
 import { NotFoundError } from '../errors.ts';
-import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from '../pagination.ts';
+import { decodeCursor, InvalidCursorError, olderThanCursor, type Page, pageOf } from '../pagination.ts';
 import type { LeadRecord } from './lead-rows.ts';
 
 /** Who is asking: agents see and change only the leads assigned to them. */
@@ -84,17 +84,9 @@ export async function listLeads(db: Db, viewer: LeadViewer, filters: LeadFilters
   if (filters.cursor) {
     const [at, id] = decodeCursor(filters.cursor, ['timestamp', 'string'] as const);
     if (!UUID.test(id)) throw new InvalidCursorError('cursor is not one this API issued');
-    query = query.where((eb) =>
-      eb.or([eb('updated_at', '<', at), eb.and([eb('updated_at', '=', at), eb('id', '<', id)])]),
-    );
+    query = query.where(olderThanCursor('updated_at', 'id', at, id));
   }
-  const rows = await query.execute();
-  const items = rows.slice(0, filters.limit);
-  const last = items.at(-1);
-  return {
-    items: items.map(toPublicLead),
-    nextCursor: rows.length > filters.limit && last ? encodeCursor([last.updated_at.toISOString(), last.id]) : null,
-  };
+  return pageOf(await query.execute(), filters.limit, toPublicLead, (l) => [l.updated_at.toISOString(), l.id]);
 }
 
 /** The lead, if this viewer may see it (another agent's lead is "not found", not "forbidden"). */

@@ -1,5 +1,6 @@
 import { DummyDriver, Kysely, MysqlAdapter, MysqlIntrospector, MysqlQueryCompiler, type RawBuilder, sql } from 'kysely';
 import type { Connection, ConnectionOptions } from 'mysql2/promise';
+import { NETWORK_CODES } from '../errors.ts';
 import { LEAD_FIELDS, type LeadColumns } from './leads-mapping.ts';
 
 /** A source row as read: every lead field by name, raw values as the driver returns them. */
@@ -143,13 +144,7 @@ function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
 }
 
 const TRANSIENT_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'EAI_AGAIN',
+  ...NETWORK_CODES,
   'PROTOCOL_CONNECTION_LOST',
   'PROTOCOL_SEQUENCE_TIMEOUT',
   'ER_CON_COUNT_ERROR',

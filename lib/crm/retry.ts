@@ -1,4 +1,6 @@
 /** Retries with exponential backoff for the sync sources' transient failures. */
+import type { Logger } from '../logger.ts';
+import { SyncSourceError } from './sync-report.ts';
 
 export type RetryPolicy = {
   /** Tries in all, the first included. */
@@ -36,5 +38,40 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       reject(signal?.reason);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export type SourceCallPolicy = {
+  /** The source as a run's error names it ("leads source"). */
+  source: string;
+  attempts: number;
+  baseDelayMs: number;
+  signal: AbortSignal;
+  logger: Logger;
+  isTransient(error: unknown): boolean;
+  /** What the run has committed so far, for the error. */
+  committed(): { batches: number; rows: number };
+};
+
+/**
+ * One request to a sync source, retried while its failures are transient. When the tries run out
+ * (or the failure is permanent) it throws a SyncSourceError with the reason and the progress.
+ */
+export function callSource<T>(what: string, work: () => Promise<T>, policy: SourceCallPolicy): Promise<T> {
+  return withRetry(work, {
+    attempts: policy.attempts,
+    baseDelayMs: policy.baseDelayMs,
+    signal: policy.signal,
+    isTransient: policy.isTransient,
+    onRetry: (error, attempt, delayMs) =>
+      policy.logger.warn(`${policy.source} failed; retrying`, {
+        what,
+        attempt,
+        delayMs,
+        error: (error as Error).message,
+      }),
+  }).catch((error: unknown) => {
+    if (policy.signal.aborted) throw error; // the run's own timeout: its runner says so
+    throw new SyncSourceError(policy.source, error, policy.attempts, policy.isTransient(error), policy.committed());
   });
 }

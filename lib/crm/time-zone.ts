@@ -34,8 +34,30 @@ export function isTimeZone(zone: string): boolean {
   }
 }
 
-/** The zone's UTC offset in ms at an instant (local = utc + offset). */
+const UTC_ZONES = new Set(['UTC', 'Etc/UTC', 'Etc/GMT', 'GMT', 'Etc/Universal', 'Universal', 'Zulu']);
+const MINUTE = 60_000;
+/** Offsets by zone and minute: Intl is slow (microseconds a call) and a sync converts every row. */
+const offsetCache = new Map<string, Map<number, number>>();
+
+/** The zone's UTC offset in ms at an instant (local = utc + offset). Transitions fall on whole minutes. */
 export function offsetAt(zone: string, epochMs: number): number {
+  if (UTC_ZONES.has(zone)) return 0;
+  let byMinute = offsetCache.get(zone);
+  if (!byMinute) {
+    byMinute = new Map();
+    offsetCache.set(zone, byMinute);
+  }
+  const minute = Math.floor(epochMs / MINUTE);
+  let offset = byMinute.get(minute);
+  if (offset === undefined) {
+    if (byMinute.size > 50_000) byMinute.clear();
+    offset = intlOffset(zone, minute * MINUTE);
+    byMinute.set(minute, offset);
+  }
+  return offset;
+}
+
+function intlOffset(zone: string, epochMs: number): number {
   const parts: Record<string, number> = {};
   for (const part of formatterFor(zone).formatToParts(new Date(epochMs))) {
     if (part.type !== 'literal') parts[part.type] = Number(part.value);
@@ -48,8 +70,7 @@ export function offsetAt(zone: string, epochMs: number): number {
     parts.minute,
     parts.second,
   );
-  // formatToParts drops milliseconds; the offset is whole seconds.
-  return asUtc - (epochMs - (((epochMs % 1000) + 1000) % 1000));
+  return asUtc - epochMs; // epochMs is a whole minute
 }
 
 const HOUR = 3_600_000;

@@ -1,3 +1,4 @@
+import { backupVerify, dbBackup } from '../backup/jobs.ts';
 import type { Config } from '../config.ts';
 import { attendanceSync } from '../crm/attendance-sync.ts';
 import { leadsSync } from '../crm/leads-sync.ts';
@@ -9,7 +10,7 @@ import type { JobDefinition } from './types.ts';
  * Every job, in one place. wrangler.toml's [triggers], the in-process scheduler and
  * `opsbase cron crontab` all come from this list (a test fails if wrangler.toml drifts).
  */
-export const JOBS: readonly JobDefinition[] = [logCleanup, attendanceSync, leadsSync];
+export const JOBS: readonly JobDefinition[] = [logCleanup, attendanceSync, leadsSync, dbBackup, backupVerify];
 
 export const JOB_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
 

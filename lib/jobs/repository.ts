@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { CronJobLog, JobStatus, JobTrigger } from '../../schema/database.ts';
 import type { Db } from '../db/connection.ts';
-import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
+import { decodeCursor, encodeCursor, olderThanCursor, type Page } from '../pagination.ts';
 import type { JobRun } from './types.ts';
 
 export function toJobRun(row: CronJobLog): JobRun {
@@ -177,9 +177,7 @@ export async function listCronLogs(db: Db, filter: CronLogFilter): Promise<Page<
   if (filter.to) query = query.where('started_at', '<', filter.to);
   if (filter.cursor) {
     const [at, id] = decodeCursor(filter.cursor, ['timestamp', 'integer'] as const);
-    query = query.where((eb) =>
-      eb.or([eb('started_at', '<', at), eb.and([eb('started_at', '=', at), eb('id', '<', id)])]),
-    );
+    query = query.where(olderThanCursor('started_at', 'id', at, id));
   }
   const rows = await query.execute();
   const items = rows.slice(0, filter.limit);

@@ -1,7 +1,7 @@
 import type { FC } from 'hono/jsx';
 import type { DatabaseStats } from '../../../lib/observability/queries.ts';
 import { bytes, count } from '../format.ts';
-import { Empty, Failure, type Loaded, Meter } from '../layout.tsx';
+import { DataTable, Empty, Failure, type Loaded, Meter } from '../layout.tsx';
 import { Toolbar } from './toolbar.tsx';
 
 export type PoolUsage = { total: number; idle: number; waiting: number; max: number } | { unavailable: string };
@@ -69,38 +69,34 @@ export const DatabasePage: FC<{ data: DatabaseData }> = ({ data }) => {
               {stats.value.tables.length === 0 ? (
                 <Empty title="No tables yet">Run the migrations: npx opsbase migrate latest</Empty>
               ) : (
-                <div class="scroll">
-                  <table class="data" data-tables>
-                    <thead>
-                      <tr>
-                        <th>Table</th>
-                        <th class="num">Rows (planner estimate)</th>
-                        <th class="num">Size</th>
-                        <th>Share</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {stats.value.tables.map((t) => (
-                        <tr>
-                          <td>
-                            <code>{t.name}</code>
-                          </td>
-                          <td class="num">{count(t.rowsEstimate)}</td>
-                          <td class="num">{bytes(t.totalBytes)}</td>
-                          <td>
-                            <Meter
-                              compact
-                              label={t.name}
-                              value={t.totalBytes}
-                              max={stats.value.sizeBytes}
-                              detail={`${((t.totalBytes / Math.max(1, stats.value.sizeBytes)) * 100).toFixed(1)}%`}
-                            />
-                          </td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
+                <DataTable
+                  name="tables"
+                  columns={[
+                    'Table',
+                    { label: 'Rows (planner estimate)', num: true },
+                    { label: 'Size', num: true },
+                    'Share',
+                  ]}
+                >
+                  {stats.value.tables.map((t) => (
+                    <tr>
+                      <td>
+                        <code>{t.name}</code>
+                      </td>
+                      <td class="num">{count(t.rowsEstimate)}</td>
+                      <td class="num">{bytes(t.totalBytes)}</td>
+                      <td>
+                        <Meter
+                          compact
+                          label={t.name}
+                          value={t.totalBytes}
+                          max={stats.value.sizeBytes}
+                          detail={`${((t.totalBytes / Math.max(1, stats.value.sizeBytes)) * 100).toFixed(1)}%`}
+                        />
+                      </td>
+                    </tr>
+                  ))}
+                </DataTable>
               )}
               <p class="sub">
                 Partitioned tables (request_logs) count all their partitions. Row counts are the planner's estimates

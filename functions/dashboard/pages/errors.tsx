@@ -1,9 +1,9 @@
 import type { FC } from 'hono/jsx';
 import type { ErrorGroup } from '../../../lib/observability/queries.ts';
-import { TIME_RANGES, type TimeRange } from '../../../schema/dashboard.ts';
+import type { TimeRange } from '../../../schema/dashboard.ts';
 import { count } from '../format.ts';
 import { Ago, Empty, Failure, type Loaded, Status, Time } from '../layout.tsx';
-import { hrefWith, RANGE_LABELS } from '../links.ts';
+import { hrefWith, RANGE_LABELS, RangeSelect } from '../links.tsx';
 import { Toolbar } from './toolbar.tsx';
 
 export type ErrorsData = {
@@ -55,16 +55,7 @@ export const ErrorsPage: FC<{ data: ErrorsData }> = ({ data }) => {
     <>
       <Toolbar title="Errors" now={data.now} />
       <form class="filters" method="get" action={BASE}>
-        <label>
-          Time range
-          <select name="range">
-            {Object.keys(TIME_RANGES).map((r) => (
-              <option value={r} selected={r === query.range}>
-                {RANGE_LABELS[r as TimeRange]}
-              </option>
-            ))}
-          </select>
-        </label>
+        <RangeSelect value={query.range} />
         <label class="check">
           <input type="checkbox" name="include4xx" value="on" checked={query.include4xx} />
           Include 4xx

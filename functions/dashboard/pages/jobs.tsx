@@ -3,8 +3,8 @@ import type { JobStatusView } from '../../../lib/jobs/status.ts';
 import type { JobRun } from '../../../lib/jobs/types.ts';
 import type { Page } from '../../../lib/pagination.ts';
 import { count, duration } from '../format.ts';
-import { Ago, Badge, Empty, Failure, type Loaded, Time } from '../layout.tsx';
-import { hrefWith } from '../links.ts';
+import { Ago, Badge, DataTable, Empty, Failure, type Loaded, Pager, Time } from '../layout.tsx';
+import { Choice, hrefWith } from '../links.tsx';
 import { Toolbar } from './toolbar.tsx';
 
 export type JobsQuery = {
@@ -25,6 +25,7 @@ export type JobsData = {
 };
 
 const BASE = '/admin/system/jobs';
+const RUN_STATUSES = ['success', 'error', 'running', 'skipped'] as const;
 const TONES = { success: 'ok', error: 'bad', running: 'info', skipped: 'warn' } as const;
 
 export const JobStatusBadge: FC<{ status: JobRun['status'] }> = ({ status }) => (
@@ -113,28 +114,8 @@ const JobCard: FC<{ job: JobStatusView }> = ({ job }) => {
 
 const HistoryFilters: FC<{ query: JobsQuery; names: string[] }> = ({ query, names }) => (
   <form class="filters" method="get" action={BASE}>
-    <label>
-      Job
-      <select name="job">
-        <option value="">All jobs</option>
-        {names.map((name) => (
-          <option value={name} selected={name === query.job}>
-            {name}
-          </option>
-        ))}
-      </select>
-    </label>
-    <label>
-      Status
-      <select name="status">
-        <option value="">Any</option>
-        {(['success', 'error', 'running', 'skipped'] as const).map((s) => (
-          <option value={s} selected={s === query.status}>
-            {s}
-          </option>
-        ))}
-      </select>
-    </label>
+    <Choice label="Job" name="job" value={query.job} options={names} any="All jobs" />
+    <Choice label="Status" name="status" value={query.status} options={RUN_STATUSES} any="Any" />
     <button class="btn primary" type="submit">
       Apply
     </button>
@@ -176,63 +157,44 @@ const History: FC<{ data: JobsData }> = ({ data }) => {
   const pageQuery = { job: query.job, status: query.status, limit: query.limit === 25 ? undefined : query.limit };
   return (
     <>
-      <div class="scroll">
-        <table class="data" data-history>
-          <thead>
-            <tr>
-              <th>Started</th>
-              <th>Job</th>
-              <th>Trigger</th>
-              <th>Status</th>
-              <th class="num">Duration</th>
-              <th class="num">Records</th>
-              <th>Message</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((run) => (
-              <tr data-run-id={String(run.id)} class={run.id === query.ran ? 'hl' : undefined}>
-                <td class="nowrap">
-                  <Time at={run.startedAt} />
-                </td>
-                <td>
-                  <code>{run.jobName}</code>
-                </td>
-                <td>{run.trigger}</td>
-                <td>
-                  <JobStatusBadge status={run.status} />
-                </td>
-                <td class="num">{run.durationMs !== null ? duration(run.durationMs) : '—'}</td>
-                <td class="num">{run.recordsProcessed !== null ? count(run.recordsProcessed) : '—'}</td>
-                <td class="path">
-                  {run.message}
-                  {run.error && <div class="err-msg">{run.error}</div>}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      <nav class="pager" aria-label="Pages">
-        <span>
-          {query.cursor ? (
-            <a class="btn" href={hrefWith(BASE, pageQuery)}>
-              ← Newest
-            </a>
-          ) : (
-            'Newest first'
-          )}
-        </span>
-        <span>
-          {nextCursor ? (
-            <a class="btn" rel="next" href={hrefWith(BASE, { ...pageQuery, cursor: nextCursor })}>
-              Older →
-            </a>
-          ) : (
-            'End of the history'
-          )}
-        </span>
-      </nav>
+      <DataTable
+        name="history"
+        columns={[
+          'Started',
+          'Job',
+          'Trigger',
+          'Status',
+          { label: 'Duration', num: true },
+          { label: 'Records', num: true },
+          'Message',
+        ]}
+      >
+        {items.map((run) => (
+          <tr data-run-id={String(run.id)} class={run.id === query.ran ? 'hl' : undefined}>
+            <td class="nowrap">
+              <Time at={run.startedAt} />
+            </td>
+            <td>
+              <code>{run.jobName}</code>
+            </td>
+            <td>{run.trigger}</td>
+            <td>
+              <JobStatusBadge status={run.status} />
+            </td>
+            <td class="num">{run.durationMs !== null ? duration(run.durationMs) : '—'}</td>
+            <td class="num">{run.recordsProcessed !== null ? count(run.recordsProcessed) : '—'}</td>
+            <td class="path">
+              {run.message}
+              {run.error && <div class="err-msg">{run.error}</div>}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
+      <Pager
+        newest={query.cursor ? hrefWith(BASE, pageQuery) : undefined}
+        older={nextCursor && hrefWith(BASE, { ...pageQuery, cursor: nextCursor })}
+        end="End of the history"
+      />
     </>
   );
 };

@@ -1,9 +1,9 @@
 import type { FC } from 'hono/jsx';
 import type { RequestLogView } from '../../../lib/observability/queries.ts';
-import { LOG_METHODS, PAGE_SIZES, TIME_RANGES } from '../../../schema/dashboard.ts';
+import { LOG_METHODS, PAGE_SIZES, type TIME_RANGES } from '../../../schema/dashboard.ts';
 import { duration } from '../format.ts';
-import { Empty, Failure, type Loaded, Status, Time } from '../layout.tsx';
-import { hrefWith, RANGE_LABELS } from '../links.ts';
+import { DataTable, Empty, Failure, type Loaded, Pager, Status, Time } from '../layout.tsx';
+import { Choice, hrefWith, RANGE_LABELS, RangeSelect } from '../links.tsx';
 import { Toolbar } from './toolbar.tsx';
 
 export type LogsQuery = {
@@ -28,16 +28,7 @@ const BASE = '/admin/system/logs';
 
 const Filters: FC<{ query: LogsQuery }> = ({ query }) => (
   <form class="filters" method="get" action={BASE}>
-    <label>
-      Time range
-      <select name="range">
-        {Object.keys(TIME_RANGES).map((r) => (
-          <option value={r} selected={r === query.range}>
-            {RANGE_LABELS[r as keyof typeof TIME_RANGES]}
-          </option>
-        ))}
-      </select>
-    </label>
+    <RangeSelect value={query.range} />
     <label>
       Status
       <input type="text" name="status" value={query.status ?? ''} placeholder="5xx or 404" size={8} list="statuses" />
@@ -47,32 +38,13 @@ const Filters: FC<{ query: LogsQuery }> = ({ query }) => (
         ))}
       </datalist>
     </label>
-    <label>
-      Method
-      <select name="method">
-        <option value="">Any</option>
-        {LOG_METHODS.map((m) => (
-          <option value={m} selected={m === query.method}>
-            {m}
-          </option>
-        ))}
-      </select>
-    </label>
+    <Choice label="Method" name="method" value={query.method} options={LOG_METHODS} any="Any" />
     <label>
       Path contains
       <input type="search" name="path" value={query.path ?? ''} placeholder="/api/users" size={22} />
     </label>
     {query.route && <input type="hidden" name="route" value={query.route} />}
-    <label>
-      Rows
-      <select name="limit">
-        {PAGE_SIZES.map((n) => (
-          <option value={String(n)} selected={n === query.limit}>
-            {n}
-          </option>
-        ))}
-      </select>
-    </label>
+    <Choice label="Rows" name="limit" value={query.limit} options={PAGE_SIZES} />
     <button class="btn primary" type="submit">
       Apply
     </button>
@@ -150,46 +122,17 @@ const Table: FC<{ data: LogsData }> = ({ data }) => {
   }
   return (
     <section class="card">
-      <div class="scroll">
-        <table class="data" data-logs>
-          <thead>
-            <tr>
-              <th>Time</th>
-              <th>Method</th>
-              <th>Path</th>
-              <th>Status</th>
-              <th class="num">Duration</th>
-              <th>User</th>
-            </tr>
-          </thead>
-          <tbody>
-            {page.value.items.map((row) => (
-              <Row row={row} />
-            ))}
-          </tbody>
-        </table>
-      </div>
-      <nav class="pager" aria-label="Pages">
-        <span>
-          {query.cursor ? (
-            <a class="btn" href={hrefWith(BASE, { ...query, cursor: undefined })}>
-              ← Newest
-            </a>
-          ) : (
-            'Newest first'
-          )}
-        </span>
-        <span>{page.value.items.length} rows</span>
-        <span>
-          {page.value.nextCursor ? (
-            <a class="btn" rel="next" href={hrefWith(BASE, { ...query, cursor: page.value.nextCursor })}>
-              Older →
-            </a>
-          ) : (
-            'End of the log'
-          )}
-        </span>
-      </nav>
+      <DataTable name="logs" columns={['Time', 'Method', 'Path', 'Status', { label: 'Duration', num: true }, 'User']}>
+        {page.value.items.map((row) => (
+          <Row row={row} />
+        ))}
+      </DataTable>
+      <Pager
+        newest={query.cursor ? hrefWith(BASE, { ...query, cursor: undefined }) : undefined}
+        older={page.value.nextCursor && hrefWith(BASE, { ...query, cursor: page.value.nextCursor })}
+        middle={`${page.value.items.length} rows`}
+        end="End of the log"
+      />
     </section>
   );
 };

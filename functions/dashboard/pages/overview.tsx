@@ -18,6 +18,9 @@ type Gauge = {
   totalBytes?: number;
   freeBytes?: number;
   cores?: number;
+  loadAverage?: number[];
+  rssBytes?: number;
+  uptimeSeconds?: number;
 };
 
 export type OverviewData = {
@@ -101,6 +104,7 @@ const SystemCard: FC<{ metrics: OverviewData['metrics'] }> = ({ metrics }) => {
   const cpu = gauge('cpu');
   const memory = gauge('memory');
   const disk = gauge('disk');
+  const proc = gauge('process');
   const unavailable = [cpu, memory, disk].find((g) => !g.available);
   return (
     <section class="card">
@@ -127,6 +131,18 @@ const SystemCard: FC<{ metrics: OverviewData['metrics'] }> = ({ metrics }) => {
         />
       )}
       {unavailable && <p class="sub">Not available: {unavailable.reason}</p>}
+      {cpu.available && (
+        <dl class="kv">
+          <dt>Load average</dt>
+          <dd>{cpu.loadAverage?.join(' · ') ?? '—'}</dd>
+          <dt>This process</dt>
+          <dd>
+            {proc.available
+              ? `${bytes(proc.rssBytes ?? 0)} resident · up ${duration((proc.uptimeSeconds ?? 0) * 1000)}`
+              : '—'}
+          </dd>
+        </dl>
+      )}
     </section>
   );
 };

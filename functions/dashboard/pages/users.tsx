@@ -1,7 +1,7 @@
 import type { FC } from 'hono/jsx';
 import type { ActiveUser } from '../../../lib/observability/queries.ts';
 import { count } from '../format.ts';
-import { Ago, Badge, Empty, Failure, type Loaded, Time } from '../layout.tsx';
+import { Ago, Badge, DataTable, Empty, Failure, type Loaded, Time } from '../layout.tsx';
 import { Toolbar } from './toolbar.tsx';
 
 export type UsersData = { users: Loaded<ActiveUser[]>; windowMinutes: number; now: Date };
@@ -24,42 +24,32 @@ export const UsersPage: FC<{ data: UsersData }> = ({ data }) => (
                 {count(data.users.value.length)} users with a request in the last {data.windowMinutes} minutes, most
                 recent first.
               </p>
-              <div class="scroll">
-                <table class="data" data-users>
-                  <thead>
-                    <tr>
-                      <th>Name</th>
-                      <th>Role</th>
-                      <th>Last path</th>
-                      <th>Last active</th>
-                      <th class="num">Requests</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {data.users.value.map((u) => (
-                      <tr>
-                        <td>
-                          {u.name}
-                          <div class="sub">{u.email}</div>
-                        </td>
-                        <td>
-                          <Badge>{u.role}</Badge>
-                        </td>
-                        <td class="path">
-                          <code>{u.lastPath}</code>
-                        </td>
-                        <td class="nowrap">
-                          <Ago at={u.lastSeen} />
-                          <div class="sub">
-                            <Time at={u.lastSeen} format="time" />
-                          </div>
-                        </td>
-                        <td class="num">{count(u.requests)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable
+                name="users"
+                columns={['Name', 'Role', 'Last path', 'Last active', { label: 'Requests', num: true }]}
+              >
+                {data.users.value.map((u) => (
+                  <tr>
+                    <td>
+                      {u.name}
+                      <div class="sub">{u.email}</div>
+                    </td>
+                    <td>
+                      <Badge>{u.role}</Badge>
+                    </td>
+                    <td class="path">
+                      <code>{u.lastPath}</code>
+                    </td>
+                    <td class="nowrap">
+                      <Ago at={u.lastSeen} />
+                      <div class="sub">
+                        <Time at={u.lastSeen} format="time" />
+                      </div>
+                    </td>
+                    <td class="num">{count(u.requests)}</td>
+                  </tr>
+                ))}
+              </DataTable>
             </>
           )}
         </section>
