@@ -327,6 +327,7 @@ const envSchema = z.object({
   ALERT_TELEGRAM_CHAT_ID: optionalString,
   ALERT_AFTER_FAILURES: positiveInt(3),
   ALERT_CHECK_INTERVAL: duration(60),
+  ALERT_BACKUP_MAX_AGE: duration(26 * 3600),
 
   BACKUP_PREFIX: z.preprocess(
     emptyToUndefined,
@@ -469,6 +470,8 @@ export type Config = {
     /** A job alerts when its last this-many finished runs all failed. */
     afterFailures: number;
     checkIntervalMs: number;
+    /** The newest complete backup may be this old before it alerts (with object storage set). */
+    backupMaxAgeMs: number;
   };
   backup: BackupSettings;
   vending: {
@@ -650,6 +653,7 @@ export function parseConfig(env: RawEnv): Config {
       telegramChatId: e.ALERT_TELEGRAM_CHAT_ID,
       afterFailures: e.ALERT_AFTER_FAILURES,
       checkIntervalMs: e.ALERT_CHECK_INTERVAL * 1000,
+      backupMaxAgeMs: e.ALERT_BACKUP_MAX_AGE * 1000,
     },
     backup: {
       prefix: e.BACKUP_PREFIX,

@@ -1,4 +1,5 @@
 import type { AlertIncident } from '../../schema/database.ts';
+import { newestCompleteBackup } from '../backup/repository.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/connection.ts';
 import { isDatabaseUnavailable } from '../errors.ts';
@@ -11,6 +12,7 @@ import type { Storage } from '../storage.ts';
 import { type AlertChannel, deliver } from './notify.ts';
 import {
   insertIncident,
+  installedAt,
   markAnnounced,
   openIncidents,
   recordNotifyError,
@@ -90,7 +92,7 @@ export async function checkAlerts(deps: AlertDeps, memory: AlertMemory): Promise
       memory.databaseDown = null;
     }
 
-    const [health, finishedRuns, latest] = await Promise.all([
+    const [health, finishedRuns, latest, backups] = await Promise.all([
       checkHealth({
         db,
         storage: deps.storage,
@@ -101,6 +103,13 @@ export async function checkAlerts(deps: AlertDeps, memory: AlertMemory): Promise
       }),
       recentFinishedRuns(db, deps.config.alerts.afterFailures),
       latestRuns(db),
+      deps.config.s3
+        ? Promise.all([newestCompleteBackup(db), installedAt(db)]).then(([newest, installed]) => ({
+            newestAt: newest?.finishedAt ?? null,
+            installedAt: installed,
+            maxAgeMs: deps.config.alerts.backupMaxAgeMs,
+          }))
+        : null,
     ]);
     const lastTriggeredAt = new Map(
       [...latest].flatMap(([job, runs]) => (runs.last ? [[job, runs.last.started_at] as const] : [])),
@@ -111,6 +120,7 @@ export async function checkAlerts(deps: AlertDeps, memory: AlertMemory): Promise
       lastTriggeredAt,
       afterFailures: deps.config.alerts.afterFailures,
       health,
+      backups,
       now,
     });
     const active = new Map(conditions.map((c) => [c.key, c]));
