@@ -49,12 +49,18 @@ export class RequestLogWriter {
   #lastError: string | null = null;
   #flushing: Promise<void> | undefined;
 
+  readonly #onBatchReady: (() => void) | undefined;
+
   /**
-   * flushAt: rows that make a batch worth writing before the timer (500). maxBatch: most rows one
-   * statement takes (5,000): a flush writes everything waiting, up to that, at once.
+   * flushAt: rows that make a batch worth writing before the timer (500); onBatchReady is called
+   * when the buffer reaches it. maxBatch: most rows one statement takes (5,000): a flush writes
+   * everything waiting, up to that, at once.
    */
-  constructor(options: { flushAt?: number; maxBatch?: number; maxBuffered?: number } = {}) {
+  constructor(
+    options: { flushAt?: number; maxBatch?: number; maxBuffered?: number; onBatchReady?: () => void } = {},
+  ) {
     this.#flushAt = options.flushAt ?? 500;
+    this.#onBatchReady = options.onBatchReady;
     this.#maxBatch = options.maxBatch ?? 5000;
     this.#maxBuffered = options.maxBuffered ?? 10_000;
   }
@@ -62,6 +68,7 @@ export class RequestLogWriter {
   add(entry: RequestLogEntry): void {
     this.#buffer.push(storable(entry));
     this.#trim();
+    if (this.#buffer.length === this.#flushAt) this.#onBatchReady?.();
   }
 
   /** A full batch is waiting: worth flushing before the timer does. */
