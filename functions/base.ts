@@ -9,6 +9,7 @@ import { accessLog } from './middleware/access-log.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { clientIp } from './middleware/client-ip.ts';
 import { cors } from './middleware/cors.ts';
+import { refuseNulCharacters } from './middleware/nul-characters.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
 import { requestLog } from './middleware/request-log.ts';
 import { servicesMiddleware } from './middleware/services.ts';
@@ -29,8 +30,8 @@ export function createFunction(): OpenAPIHono<AppEnv> {
 
 /**
  * The middleware stack every served app shares: request id, secure headers, services, client
- * IP, access log, CORS, body limit, the API rate limit, and one error envelope for errors,
- * unknown routes and wrong methods.
+ * IP, access log, CORS, body limit, the API rate limit, refusal of NUL characters, and one error
+ * envelope for errors, unknown routes and wrong methods.
  */
 export function createBase(provider: ServicesProvider): OpenAPIHono<AppEnv> {
   const app = createFunction();
@@ -43,9 +44,12 @@ export function createBase(provider: ServicesProvider): OpenAPIHono<AppEnv> {
   app.use(cors());
   app.use(bodyLimit());
   app.use('/api/*', rateLimit({ exempt: isRateLimitExempt }));
+  app.use('/api/*', refuseNulCharacters());
 
   app.onError((error, c) => {
-    const apiError = toApiError(error);
+    const apiError = bodyCutOff(c)
+      ? new ApiError(400, 'BAD_REQUEST', 'the connection closed before the request body was complete')
+      : toApiError(error);
     // The request log keeps the code and message; for an unexpected 5xx the exception's own
     // message (with anything secret-looking masked), never the stack.
     c.set('loggedError', {
@@ -83,6 +87,15 @@ export function createBase(provider: ServicesProvider): OpenAPIHono<AppEnv> {
     return errorResponse(c, new ApiError(404, 'NOT_FOUND', `No route for ${c.req.method} ${c.req.path}`));
   });
   return app;
+}
+
+/**
+ * The client went away in the middle of its body (Node): reading it failed with ECONNRESET
+ * "aborted", which is neither the database's fault nor the server's.
+ */
+function bodyCutOff(c: Context<AppEnv>): boolean {
+  const incoming = c.env?.incoming as { readableAborted?: boolean; aborted?: boolean } | undefined;
+  return incoming?.readableAborted === true || incoming?.aborted === true;
 }
 
 /** Health checks and the docs are polled by monitors and browsers; they never count against a client. */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -22,6 +22,7 @@ import { createStorage } from '../lib/storage.ts';
 import { createApp } from './app.ts';
 import type { AppEnv, Services } from './context.ts';
 import { hostMetricsFor } from './host-metrics.ts';
+import { answerClientError } from './http-parse-errors.ts';
 import { runnerDeps } from './jobs-http.ts';
 
 export type NodeServer = {
@@ -166,6 +167,9 @@ export async function startNodeServer(config: Config, options: { logger?: Logger
     const { services, drain } = nodeServices(config, db, logger, pool);
     const app = createApp({ acquire: () => services });
     const server = await listen(app, config);
+    server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) =>
+      answerClientError(error, socket, logger),
+    );
     const scheduler = config.jobs.scheduler ? startScheduler(runnerDeps(services), JOBS, logger) : undefined;
     if (scheduler) {
       services.scheduler = scheduler;
