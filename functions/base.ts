@@ -60,7 +60,14 @@ export function createBase(provider: ServicesProvider): OpenAPIHono<AppEnv> {
           : apiError.message,
     });
     const fields = { requestId: c.var.requestId, method: c.req.method, path: c.req.path };
-    if (!(error instanceof ApiError) && apiError.status >= 500) {
+    if (!(error instanceof ApiError) && apiError.status === 503) {
+      // A dependency is away (mapped by toApiError): expected during an outage, one line each,
+      // no stack (health and the request log say the rest).
+      c.var.services?.logger.warn('request failed: dependency unavailable', {
+        ...fields,
+        error: redactSecrets(error instanceof Error ? error.message : String(error)),
+      });
+    } else if (!(error instanceof ApiError) && apiError.status >= 500) {
       // Unexpected: the stack goes to the log (never to the client).
       c.var.services?.logger.error('request failed', { ...fields, error });
     } else if (apiError.status >= 500) {

@@ -45,7 +45,7 @@ export function nodeServices(
   pool?: Pool,
 ): { services: Services; drain(): Promise<void> } {
   const pending = new Set<Promise<unknown>>();
-  const requestLogs = new RequestLogWriter();
+  const requestLogs = new RequestLogWriter({ maxBuffered: config.requestLogBufferMax });
   // The request log is written every 500 ms (and early when a batch of 500 is waiting). A failed
   // flush keeps its rows; the failure is logged once until a flush succeeds again.
   let lastFlushError: string | null = null;
@@ -154,6 +154,8 @@ export async function startNodeServer(config: Config, options: { logger?: Logger
     const pool = createPool(databaseUrl, {
       max: config.databasePoolMax,
       ssl: config.databaseSsl,
+      connectTimeoutMs: config.databaseConnectTimeoutMs,
+      queryTimeoutMs: config.databaseQueryTimeoutMs,
       onError: (error) => logger.warn('idle database connection lost', { error: error.message }),
     });
     const db = createDb(pool);

@@ -51,7 +51,7 @@ function isolateState(env: WorkerEnv): IsolateState {
         storage: config.s3 ? createStorage(config.s3) : null,
         rateLimiter: rateLimiterFor(config),
         authUsers: new AuthUserCache(config.authCacheTtlSeconds),
-        requestLogs: new RequestLogWriter(),
+        requestLogs: new RequestLogWriter({ maxBuffered: config.requestLogBufferMax }),
       };
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
@@ -82,6 +82,7 @@ const provider: ServicesProvider = {
     const pool = createPool(url, {
       max: 1,
       ssl: config.databaseSsl,
+      connectTimeoutMs: config.databaseConnectTimeoutMs,
       onError: (error) => logger.warn('database connection lost', { error: error.message }),
     });
     const services: Services = {

@@ -244,6 +244,12 @@ const envSchema = z.object({
   ),
   DEPLOY_COMMIT: optionalString,
   DEPLOY_TIME: optionalString,
+  DATABASE_CONNECT_TIMEOUT_MS: positiveInt(3000),
+  DATABASE_QUERY_TIMEOUT_MS: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number({ error: 'expected milliseconds (0 turns the limit off)' }).int().min(0).default(15_000),
+  ),
+  REQUEST_LOG_BUFFER_MAX: positiveInt(10_000),
 });
 
 /** Every variable the schema reads, for checks that .env.example documents them all. */
@@ -297,6 +303,12 @@ export type Config = {
   rateLimit: { limit: number; windowSeconds: number };
   trustedProxies: AddressRange[];
   corsOrigins: string[];
+  /** How long the Node pool waits for a database connection before the request fails with 503. */
+  databaseConnectTimeoutMs: number;
+  /** Client-side limit on one query of the Node server's pool (0: none); past it, 503 and a new connection. */
+  databaseQueryTimeoutMs: number;
+  /** Request-log rows kept in memory while the database cannot take them; older ones are dropped and counted. */
+  requestLogBufferMax: number;
 };
 
 const SECRET_NAME = /SECRET|PASSWORD|TOKEN|KEY|DATABASE_URL/;
@@ -394,6 +406,9 @@ export function parseConfig(env: RawEnv): Config {
     rateLimit: { limit: e.THROTTLE_LIMIT, windowSeconds: e.THROTTLE_TTL },
     trustedProxies: e.TRUSTED_PROXIES,
     corsOrigins: e.CORS_ORIGIN,
+    databaseConnectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+    databaseQueryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS,
+    requestLogBufferMax: e.REQUEST_LOG_BUFFER_MAX,
   };
 }
 
