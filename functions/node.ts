@@ -14,7 +14,7 @@ import { type Config, parseConfigOrExit } from '../lib/config.ts';
 import { createDb, createPool, type Db } from '../lib/db/connection.ts';
 import { migrateOrThrow } from '../lib/db/migrate.ts';
 import { JOBS } from '../lib/jobs/registry.ts';
-import { startScheduler } from '../lib/jobs/scheduler.ts';
+import { acceleratedClock, startScheduler } from '../lib/jobs/scheduler.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { RequestLogWriter } from '../lib/observability/request-log-writer.ts';
 import { rateLimiterFor } from '../lib/rate-limit.ts';
@@ -172,7 +172,8 @@ export async function startNodeServer(config: Config, options: { logger?: Logger
     server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) =>
       answerClientError(error, socket, logger),
     );
-    const scheduler = config.jobs.scheduler ? startScheduler(runnerDeps(services), JOBS, logger) : undefined;
+    const clock = config.schedulerClock ? acceleratedClock(config.schedulerClock) : undefined;
+    const scheduler = config.jobs.scheduler ? startScheduler(runnerDeps(services), JOBS, logger, clock) : undefined;
     if (scheduler) {
       services.scheduler = scheduler;
       cleanup.unshift(() => scheduler.stop());

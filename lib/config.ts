@@ -250,6 +250,7 @@ const envSchema = z.object({
     z.coerce.number({ error: 'expected milliseconds (0 turns the limit off)' }).int().min(0).default(15_000),
   ),
   REQUEST_LOG_BUFFER_MAX: positiveInt(10_000),
+  SCHEDULER_CLOCK: optionalString,
 });
 
 /** Every variable the schema reads, for checks that .env.example documents them all. */
@@ -309,6 +310,8 @@ export type Config = {
   databaseQueryTimeoutMs: number;
   /** Request-log rows kept in memory while the database cannot take them; older ones are dropped and counted. */
   requestLogBufferMax: number;
+  /** Tests only (SCHEDULER_CLOCK, refused in production): the in-process scheduler's accelerated clock. */
+  schedulerClock: { simulatedAt: Date; realAt: Date; speed: number } | undefined;
 };
 
 const SECRET_NAME = /SECRET|PASSWORD|TOKEN|KEY|DATABASE_URL/;
@@ -351,6 +354,7 @@ export function parseConfig(env: RawEnv): Config {
       message: 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together',
     });
   }
+  const schedulerClock = parseSchedulerClock(e.SCHEDULER_CLOCK, e.NODE_ENV, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -409,7 +413,37 @@ export function parseConfig(env: RawEnv): Config {
     databaseConnectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
     databaseQueryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS,
     requestLogBufferMax: e.REQUEST_LOG_BUFFER_MAX,
+    schedulerClock,
   };
+}
+
+/**
+ * SCHEDULER_CLOCK="<simulated ISO time>@<real ISO time>*<speed>": the scheduler's clock read the
+ * simulated time at that real instant and runs `speed` times faster. For tests (a simulated hour
+ * of schedules in seconds); refused in production.
+ */
+function parseSchedulerClock(
+  value: string | undefined,
+  nodeEnv: string,
+  problems: { variable: string; message: string }[],
+): Config['schedulerClock'] {
+  if (value === undefined) return undefined;
+  if (nodeEnv === 'production') {
+    problems.push({ variable: 'SCHEDULER_CLOCK', message: 'is for tests only and cannot be set in production' });
+    return undefined;
+  }
+  const match = /^([^@]+)@([^*]+)\*(\d+(?:\.\d+)?)$/.exec(value);
+  const simulatedAt = new Date(match?.[1] ?? '');
+  const realAt = new Date(match?.[2] ?? '');
+  const speed = Number(match?.[3]);
+  if (!match || Number.isNaN(simulatedAt.getTime()) || Number.isNaN(realAt.getTime()) || !(speed > 0)) {
+    problems.push({
+      variable: 'SCHEDULER_CLOCK',
+      message: `expected <simulated ISO time>@<real ISO time>*<speed>, e.g. 2026-01-01T02:30:00Z@2026-01-01T12:00:00Z*120 (got "${value}")`,
+    });
+    return undefined;
+  }
+  return { simulatedAt, realAt, speed };
 }
 
 /** The deployment guide's DATABASE_HOST/PORT/USERNAME/PASSWORD/NAME form, as a URL. */
