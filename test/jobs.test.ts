@@ -203,7 +203,12 @@ describe.each(databaseKinds())('job runner on %s', (kind) => {
     const outcomes: string[] = [];
     for (const scheduledFor of slots) {
       const pair = await Promise.all(replicas.map((r) => runJob(r, racing, { kind: 'schedule', scheduledFor })));
-      outcomes.push(pair.map((p) => p.outcome).sort().join('+'));
+      outcomes.push(
+        pair
+          .map((p) => p.outcome)
+          .sort()
+          .join('+'),
+      );
     }
     // One replica ran the slot; the other found it claimed. A "skipped" slot never ran at all.
     expect(outcomes.filter((o) => o !== 'duplicate+success')).toEqual([]);
