@@ -36,7 +36,14 @@ export function createFunction(): OpenAPIHono<AppEnv> {
 export function createBase(provider: ServicesProvider): OpenAPIHono<AppEnv> {
   const app = createFunction();
   app.use(requestId({ headerName: 'X-Request-Id' }));
-  app.use(secureHeaders());
+  // A JSON API needs no sources at all; the docs page sets its own, looser policy (overwrite:
+  // false lets a route's own header stand).
+  app.use(
+    secureHeaders({
+      contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"] },
+      overwrite: false,
+    }),
+  );
   app.use(servicesMiddleware(provider));
   app.use(clientIp());
   app.use(accessLog());
