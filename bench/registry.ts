@@ -27,9 +27,38 @@ export const benches: Record<string, Bench> = {
     description: 'one-query route with request logging on vs off; writer rows/s beside plain INSERT and UNNEST anchors',
     load: () => import('./logging.ts'),
   },
+  backup: {
+    description:
+      'backup of BENCH_ROWS rows (default 5,000,000) on PostgreSQL vs pg_dump | gzip -1 to the same S3; restore vs psql; peak RSS',
+    load: () => import('./backup.ts'),
+  },
+  sync: {
+    description:
+      'leads_sync: 100k leads from MariaDB (MYSQL_URL) into Postgres, rows/s beside a plain UNNEST insert of the same rows (BENCH_ROWS, BENCH_RUNS)',
+    load: () => import('./sync.ts'),
+  },
   'cold-start': {
     description:
       'Node server spawn to first healthy /api/health on an existing data dir vs a hello app (BENCH_RUNS, default 5)',
     load: () => import('./cold-start.ts'),
+  },
+  'seed-logs': {
+    description:
+      'fills request_logs with BENCH_LOG_ROWS (10M) realistic rows over 30 days + the rollup, in the database; resets a previous seed (BENCH_DATABASE_URL, else opsbase_bench_logs on 127.0.0.1:5432, else PGlite)',
+    load: () => import('./seed-logs.ts'),
+  },
+  observability: {
+    description:
+      'p95 of every admin endpoint and of keyset /logs pages followed deep, through HTTP on the seeded table (seeds first when needed; BENCH_RUNS, BENCH_PAGES)',
+    load: () => import('./observability.ts'),
+  },
+  dashboard: {
+    description:
+      'server time of each dashboard tab (p50/p95, in process) on the seed-logs request log (seeds first when needed), beside the JSON API; HTML + CSS + JS weight',
+    load: () => import('./dashboard.ts'),
+  },
+  bundle: {
+    description: "the Worker bundle's gzipped size (wrangler deploy --dry-run) beside a bare Hono Worker's",
+    load: () => import('./bundle.ts'),
   },
 };

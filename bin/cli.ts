@@ -1,4 +1,6 @@
 import { Command } from 'commander';
+import { alertsCommand } from './commands/alerts.ts';
+import { backupCommand } from './commands/backup.ts';
 import { cronCommand } from './commands/cron.ts';
 import { logsCommand } from './commands/logs.ts';
 import { migrateCommand } from './commands/migrate.ts';
@@ -16,6 +18,8 @@ program.addCommand(migrateCommand());
 program.addCommand(userCommand());
 program.addCommand(cronCommand());
 program.addCommand(logsCommand());
+program.addCommand(backupCommand());
+program.addCommand(alertsCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -3,6 +3,7 @@ import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+const CPU_SAMPLE_MS = 1000;
 
 function cpuTimes() {
   return cpus().reduce(
@@ -20,12 +21,24 @@ function cpuTimes() {
 export function hostMetricsFor(diskPath: string): () => Promise<Record<string, unknown>> {
   const loop = monitorEventLoopDelay({ resolution: 20 });
   loop.enable();
+  // CPU use over the last second, sampled in the background: the OS counters only say what
+  // happened since boot, and sampling inside the request would make every call wait for it.
+  let previous = { ...cpuTimes(), at: Date.now() };
+  let last: { busy: number; overMs: number } | null = null;
+  const sinceSample = () => {
+    const now = { ...cpuTimes(), at: Date.now() };
+    const ticks = now.total - previous.total;
+    return { now, busy: ticks > 0 ? 1 - (now.idle - previous.idle) / ticks : 0, overMs: now.at - previous.at };
+  };
+  const sampler = setInterval(() => {
+    const { now, busy, overMs } = sinceSample();
+    last = { busy, overMs };
+    previous = now;
+  }, CPU_SAMPLE_MS);
+  sampler.unref();
   return async () => {
-    // CPU use over a short sample: the OS counters only say what happened since boot.
-    const before = cpuTimes();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const after = cpuTimes();
-    const busy = 1 - (after.idle - before.idle) / Math.max(1, after.total - before.total);
+    // Within the first second there is no full sample yet: report what has passed since start.
+    const cpu = last ?? sinceSample();
     let disk: Record<string, unknown>;
     try {
       const fs = await statfs(diskPath);
@@ -45,7 +58,8 @@ export function hostMetricsFor(diskPath: string): () => Promise<Record<string, u
     const metrics = {
       cpu: {
         available: true,
-        percent: round(busy * 100),
+        percent: round(cpu.busy * 100),
+        sampledOverMs: cpu.overMs,
         cores: cpus().length,
         loadAverage: loadavg().map((n) => round(n, 2)),
       },

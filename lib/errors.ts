@@ -16,7 +16,8 @@ export class DependencyUnavailableError extends Error {
   }
 }
 
-const NETWORK_CODES = new Set([
+/** Socket error codes that mean "cannot reach the server right now". */
+export const NETWORK_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
   'ETIMEDOUT',

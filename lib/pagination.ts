@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { fromBase64Url, toBase64Url, utf8 } from './auth/crypto.ts';
 
 /** Keyset pagination: an opaque cursor holds the last row's sort key. Never OFFSET. */
@@ -48,3 +49,25 @@ export function decodeCursor<const T extends readonly CursorPart[]>(
 }
 
 export type Page<T> = { items: T[]; nextCursor: string | null };
+
+/**
+ * Where-clause of the page after a cursor in newest-first (at, id) order: `(at, id) < cursor` as a
+ * row comparison, which a btree on (at, id) answers as one index range, plus `at <= cursor.at` so
+ * the planner also prunes time partitions. (An `or` of the two comparisons reads every newer row
+ * before the first one it returns.)
+ */
+export function olderThanCursor(atColumn: string, idColumn: string, at: Date, id: number | string) {
+  return sql<boolean>`${sql.ref(atColumn)} <= ${at} and (${sql.ref(atColumn)}, ${sql.ref(idColumn)}) < (${at}, ${id})`;
+}
+
+/** A page from `limit + 1` fetched rows: the first `limit`, and a cursor when there was one more. */
+export function pageOf<Row, Item>(
+  rows: readonly Row[],
+  limit: number,
+  toItem: (row: Row) => Item,
+  cursorKey: (row: Row) => readonly (string | number)[],
+): Page<Item> {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return { items: items.map(toItem), nextCursor: rows.length > limit && last ? encodeCursor(cursorKey(last)) : null };
+}

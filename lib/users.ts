@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Role, User } from '../schema/database.ts';
 import type { Db } from './db/connection.ts';
 import { ConflictError, NotFoundError } from './errors.ts';
-import { decodeCursor, encodeCursor, InvalidCursorError, type Page } from './pagination.ts';
+import { decodeCursor, encodeCursor, InvalidCursorError, olderThanCursor, type Page } from './pagination.ts';
 
 /** A user as the API shows it: never the password hash. */
 export type PublicUser = {
@@ -78,9 +78,7 @@ export async function listUsers(db: Db, options: { limit: number; cursor?: strin
   if (options.cursor) {
     const [at, id] = decodeCursor(options.cursor, ['timestamp', 'string'] as const);
     if (!UUID.test(id)) throw new InvalidCursorError('cursor is not one this API issued');
-    query = query.where((eb) =>
-      eb.or([eb('created_at', '<', at), eb.and([eb('created_at', '=', at), eb('id', '<', id)])]),
-    );
+    query = query.where(olderThanCursor('created_at', 'id', at, id));
   }
   const rows = await query.execute();
   const items = rows.slice(0, options.limit);
@@ -145,4 +143,15 @@ export async function countActiveAdmins(db: Db): Promise<number> {
     .where('role', 'in', ['md', 'admin'])
     .executeTakeFirstOrThrow();
   return row.n;
+}
+
+/** Names and emails of the given users (for showing who made a request), by id. */
+export async function userLabels(
+  db: Db,
+  ids: readonly string[],
+): Promise<Map<string, { name: string; email: string }>> {
+  const wanted = [...new Set(ids)].filter((id) => UUID.test(id));
+  if (wanted.length === 0) return new Map();
+  const rows = await db.selectFrom('users').select(['id', 'name', 'email']).where('id', 'in', wanted).execute();
+  return new Map(rows.map((r) => [r.id, { name: r.name, email: r.email }]));
 }

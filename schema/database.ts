@@ -1,4 +1,4 @@
-import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 
 /** Instance-wide key/value settings (e.g. when the local stack first seeded its admin). */
 export interface AppSettingsTable {
@@ -106,6 +106,102 @@ export interface RequestLogMinutesTable {
   buckets: number[];
 }
 
+/** Where a sync source's next incremental read starts (one row per source). */
+export interface SyncCursorsTable {
+  source: string;
+  cursor: unknown;
+  updated_at: Generated<Date>;
+}
+
+export interface LeadsTable {
+  id: Generated<string>;
+  external_id: string;
+  name: string | null;
+  phone: string | null;
+  email: string | null;
+  city: string | null;
+  source: string | null;
+  status: Generated<string>;
+  assigned_to: string | null;
+  source_assignee: string | null;
+  notes: string | null;
+  created_at: Date;
+  updated_at: Date;
+  source_updated_at: Date | null;
+  edited_at: Date | null;
+  synced_at: Date | null;
+}
+export type Lead = Selectable<LeadsTable>;
+
+export type PunchDirection = 'in' | 'out';
+
+export interface AttendanceTable {
+  id: Generated<number>;
+  employee_code: string;
+  employee_name: string | null;
+  punched_at: Date;
+  direction: PunchDirection;
+  device_id: Generated<string>;
+  external_id: string | null;
+  synced_at: Generated<Date>;
+}
+export type Punch = Selectable<AttendanceTable>;
+export interface AlertIncidentsTable {
+  id: Generated<number>;
+  key: string;
+  rule: string;
+  summary: string;
+  details: ColumnType<Record<string, unknown>, string | undefined, string>;
+  opened_at: Generated<Date>;
+  resolved_at: Date | null;
+  open_notified_at: Date | null;
+  resolve_notified_at: Date | null;
+  notify_error: string | null;
+}
+export type AlertIncident = Selectable<AlertIncidentsTable>;
+export type BackupStatus = 'running' | 'complete' | 'failed';
+export type BackupTrigger = 'job' | 'cli' | 'api';
+
+/** The index of backups this database made (the manifests in object storage are the source of truth). */
+export interface BackupsTable {
+  id: string;
+  status: BackupStatus;
+  trigger: BackupTrigger;
+  holder: string;
+  started_at: Generated<Date>;
+  finished_at: Date | null;
+  bytes: number | null;
+  tables: number | null;
+  rows: number | null;
+  encrypted: Generated<boolean>;
+  error: string | null;
+  verified_at: Date | null;
+  verify_ok: boolean | null;
+  verify_message: string | null;
+}
+export type BackupRow = Selectable<BackupsTable>;
+/** request_log_minutes summed over routes: what the charts read. */
+export interface RequestLogMinuteTotalsTable {
+  minute: Date;
+  requests: number;
+  errors: number;
+  duration_sum_ms: number;
+  duration_max_ms: number;
+  buckets: number[];
+}
+
+/** 4xx/5xx per hour, route ('(unmatched)' when none matched), method and status. */
+export interface RequestLogErrorHoursTable {
+  hour: Date;
+  method: string;
+  route: string;
+  status: number;
+  count: number;
+  first_seen: Date;
+  last_seen: Date;
+  samples: string[];
+}
+
 /** Every table Opsbase owns, as Kysely sees it. */
 export interface Database {
   app_settings: AppSettingsTable;
@@ -117,4 +213,11 @@ export interface Database {
   job_locks: JobLocksTable;
   request_logs: RequestLogsTable;
   request_log_minutes: RequestLogMinutesTable;
+  sync_cursors: SyncCursorsTable;
+  leads: LeadsTable;
+  attendance: AttendanceTable;
+  alert_incidents: AlertIncidentsTable;
+  backups: BackupsTable;
+  request_log_minute_totals: RequestLogMinuteTotalsTable;
+  request_log_error_hours: RequestLogErrorHoursTable;
 }

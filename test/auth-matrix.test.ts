@@ -15,6 +15,7 @@ import {
   samplePathValue,
   servedRoutes,
 } from './support/openapi-operations.ts';
+import { startTestS3, type TestS3 } from './support/s3.ts';
 import { postJson, seedUser } from './support/users.ts';
 
 // The matrix is generated from the router and the OpenAPI document it serves: a route added
@@ -103,6 +104,8 @@ const BAD_CREDENTIALS: { name: string; authorization: (f: Forgery) => Promise<st
 
 describe.each(databaseKinds())('authorization matrix generated from the router (%s)', (kind) => {
   let database: TestDatabase;
+  // Object storage too: the backup routes need it to reach their handlers.
+  let s3: TestS3;
   let harness: ReturnType<typeof appFor>;
   let operations: Operation[];
   let forgery: Forgery;
@@ -110,8 +113,8 @@ describe.each(databaseKinds())('authorization matrix generated from the router (
   let someUserId: string;
 
   beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    harness = appFor({ DATABASE_URL: database.url, CRON_SECRET });
+    [database, s3] = await Promise.all([createTestDatabase(kind), startTestS3()]);
+    harness = appFor({ DATABASE_URL: database.url, ...s3.env, CRON_SECRET });
     operations = await readOperations(harness.app);
     const subject = await seedUser(database.db, 'admin');
     forgery = {
@@ -123,7 +126,7 @@ describe.each(databaseKinds())('authorization matrix generated from the router (
   });
   afterAll(async () => {
     await harness?.close();
-    await database?.drop();
+    await Promise.all([database?.drop(), s3?.stop()]);
   });
 
   async function login(user: SeededUser): Promise<{ accessToken: string; refreshToken: string }> {

@@ -15,6 +15,7 @@ import {
   sampleValue,
   violates,
 } from './support/openapi-operations.ts';
+import { startTestS3, type TestS3 } from './support/s3.ts';
 import { changedTables, tableDigests } from './support/table-digest.ts';
 import { postJson, seedUser } from './support/users.ts';
 
@@ -96,6 +97,8 @@ function withMember(body: Record<string, unknown>, key: string, value: unknown):
 
 describe.each(databaseKinds())('bad input on every JSON route (%s)', (kind) => {
   let database: TestDatabase;
+  // Object storage too: the backup routes need it to reach their handlers.
+  let s3: TestS3;
   let harness: ReturnType<typeof appFor>;
   let operations: Operation[];
   let adminToken: string;
@@ -103,8 +106,8 @@ describe.each(databaseKinds())('bad input on every JSON route (%s)', (kind) => {
   let snapshot: () => Promise<Record<string, string>>;
 
   beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    harness = appFor({ DATABASE_URL: database.url, BODY_LIMIT: String(BODY_LIMIT_BYTES), CRON_SECRET });
+    [database, s3] = await Promise.all([createTestDatabase(kind), startTestS3()]);
+    harness = appFor({ DATABASE_URL: database.url, ...s3.env, BODY_LIMIT: String(BODY_LIMIT_BYTES), CRON_SECRET });
     const admin = await seedUser(database.db, 'admin');
     adminToken = (await postJson(harness.app, '/api/auth/login', { email: admin.email, password: admin.password })).body
       .accessToken;
@@ -116,7 +119,7 @@ describe.each(databaseKinds())('bad input on every JSON route (%s)', (kind) => {
   });
   afterAll(async () => {
     await harness?.close();
-    await database?.drop();
+    await Promise.all([database?.drop(), s3?.stop()]);
   });
 
   const authorizationFor = (op: Operation) =>
@@ -416,6 +419,9 @@ describe.each(databaseKinds())('bad input on every JSON route (%s)', (kind) => {
         (r) => r.password_hash,
       );
       for (const [key, answer] of answers) {
+        // The user's id fills every path id: on routes of another resource (/api/leads/:id) it names nothing.
+        const otherResource = key.includes('/:') && !key.startsWith('GET /api/users/');
+        if (otherResource && answer.status === 404) continue;
         expect(answer.status, `${key}: ${answer.text.slice(0, 160)}`).toBeLessThan(400);
         expect(answer.text, key).not.toMatch(/password_hash|pbkdf2/i);
         for (const hash of hashes) expect(answer.text.includes(hash), key).toBe(false);

@@ -1,8 +1,16 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JOBS } from '../lib/jobs/registry.ts';
+import { parseConfig } from '../lib/config.ts';
+import { JOBS, scheduledJobs } from '../lib/jobs/registry.ts';
 import { cronFor, slotOf } from '../lib/jobs/schedule.ts';
+import { createLogger } from '../lib/logger.ts';
+import { type DeviceApi, startDeviceApi } from './fixtures/device-api.ts';
+import { TEST_ENV } from './support/app.ts';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/database.ts';
+import { createTestMysql, mysqlSkipReason, type TestMysql } from './support/mysql.ts';
 import { type ServerProcess, startServerProcess } from './support/node-server.ts';
+import { ROOT } from './support/paths.ts';
 import { waitFor } from './support/processes.ts';
 
 // Two Node server processes on one database, both running the in-process scheduler, over a
@@ -10,13 +18,15 @@ import { waitFor } from './support/processes.ts';
 // Time is simulated with SCHEDULER_CLOCK (tests only): both processes share one accelerated
 // timeline, so they fire the same slots at the same real moment, and each slot goes through the
 // real runner: the slot claim, the lease and (job_name, scheduled_for) uniqueness decide.
-// Contract: every slot of the hour runs exactly once, and both processes fired every slot.
+// Contract: every slot of the hour runs exactly once, and both processes fired every slot. The
+// CRM syncs are configured (a local device API; MariaDB when MYSQL_URL answers) so that their
+// five-minute schedules are in the hour.
 
 /** An hour with a 5-minute job's twelve slots, log_cleanup's 03:00 and nothing daily at 02:00. */
 const WINDOW_START = new Date('2026-01-01T02:30:00.000Z');
 const WINDOW_END = new Date('2026-01-01T03:30:00.000Z');
-/** Simulated seconds per real second: the hour takes 15 s. */
-const SPEED = 240;
+/** Simulated seconds per real second: the hour takes 30 s, a five-minute slot 2.5 s. */
+const SPEED = 120;
 /** Real time for both processes to start before the simulated hour begins. */
 const LEAD_MS = 20_000;
 
@@ -24,24 +34,37 @@ type Fired = { job: string; slot: string; outcome: string; process: number };
 
 describe.each(databaseKinds())('two replicas with the in-process scheduler over a simulated hour (%s)', (kind) => {
   let database: TestDatabase;
+  let device: DeviceApi;
+  let mysql: TestMysql | undefined;
   let replicas: ServerProcess[] = [];
-  const expected = JOBS.flatMap((job) => {
-    const cron = cronFor(job.schedule);
-    const slots: string[] = [];
-    for (let at = cron.nextRun(new Date(WINDOW_START.getTime() - 1)); at && at < WINDOW_END; at = cron.nextRun(at)) {
-      slots.push(slotOf(at).toISOString());
-    }
-    return slots.map((slot) => `${job.name} ${slot}`);
-  });
+  /** "job slot" for every slot of the hour of every job the replicas schedule. */
+  let expected: string[] = [];
 
   beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    const realStart = new Date(Date.now() + LEAD_MS);
-    const env = {
+    [database, device] = await Promise.all([createTestDatabase(kind), startDeviceApi()]);
+    device.add({ id: 'p-1', employee_code: 'E1', punch_time: '2026-01-01T02:00:00', direction: 'in' });
+    const env: Record<string, string> = {
       DATABASE_URL: database.url,
       ENABLE_SCHEDULED_TASKS: 'true',
-      SCHEDULER_CLOCK: `${WINDOW_START.toISOString()}@${realStart.toISOString()}*${SPEED}`,
+      ATTENDANCE_API_URL: device.url,
+      ATTENDANCE_API_KEY: device.apiKey,
     };
+    if ((await mysqlSkipReason()) === null) {
+      mysql = await createTestMysql();
+      await mysql.conn.query(readFileSync(join(ROOT, 'local/leads-source.sql'), 'utf8'));
+      env.LEADS_MYSQL_URL = mysql.url;
+    }
+    const scheduled = scheduledJobs(JOBS, parseConfig({ ...TEST_ENV, ...env }), createLogger('error'));
+    expected = scheduled.flatMap((job) => {
+      const cron = cronFor(job.schedule);
+      const slots: string[] = [];
+      for (let at = cron.nextRun(new Date(WINDOW_START.getTime() - 1)); at && at < WINDOW_END; at = cron.nextRun(at)) {
+        slots.push(`${job.name} ${slotOf(at).toISOString()}`);
+      }
+      return slots;
+    });
+    const realStart = new Date(Date.now() + LEAD_MS);
+    env.SCHEDULER_CLOCK = `${WINDOW_START.toISOString()}@${realStart.toISOString()}*${SPEED}`;
     replicas = await Promise.all([startServerProcess(env), startServerProcess(env)]);
     if (Date.now() >= realStart.getTime()) {
       throw new Error(`the replicas took more than ${LEAD_MS} ms to start: the simulated hour began without them`);
@@ -64,7 +87,7 @@ describe.each(databaseKinds())('two replicas with the in-process scheduler over 
   }, 300_000);
   afterAll(async () => {
     await Promise.all(replicas.map((r) => r.stop()));
-    await database?.drop();
+    await Promise.all([database?.drop(), device?.close(), mysql?.drop()]);
   });
 
   /** What the replicas logged for each slot they fired. */
@@ -79,8 +102,9 @@ describe.each(databaseKinds())('two replicas with the in-process scheduler over 
   }
   const firedBy = (key: string) => fired().filter((f) => `${f.job} ${f.slot}` === key);
 
-  it('the registry has slots in the simulated hour', () => {
-    expect(expected.length).toBeGreaterThan(0);
+  it('the hour has slots of several jobs: the five-minute syncs and the daily log_cleanup', () => {
+    expect(expected.filter((key) => key.startsWith('attendance_sync ')).length).toBe(12);
+    expect(expected).toContain('log_cleanup 2026-01-01T03:00:00.000Z');
   });
 
   it('every slot of the hour ran exactly once: one row each, run (success or error), none skipped or left running', async () => {

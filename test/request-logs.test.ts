@@ -6,6 +6,7 @@ import { logCleanup } from '../lib/jobs/log-cleanup.ts';
 import { runJob } from '../lib/jobs/runner.ts';
 import { createLogger } from '../lib/logger.ts';
 import { ensureRequestLogPartitions, partitionName } from '../lib/observability/partitions.ts';
+import { listRequestLogs } from '../lib/observability/queries.ts';
 import { type RequestLogEntry, RequestLogWriter } from '../lib/observability/request-log-writer.ts';
 import { appFor, TEST_ENV } from './support/app.ts';
 import { createTestDatabase, databaseKinds, type TestDatabase, withPort } from './support/database.ts';
@@ -104,6 +105,22 @@ describe.each(databaseKinds())('request logging on %s', (kind) => {
     } finally {
       await harness.close();
     }
+  });
+
+  it('keyset pages keep rows that share a timestamp: the id breaks the tie', async () => {
+    const at = new Date(Date.now() - 3_600_000);
+    const writer = new RequestLogWriter();
+    for (let i = 0; i < 5; i++) writer.add(entry({ createdAt: at, requestId: `tie-${i}` }));
+    await writer.drain(database.db);
+    const seen: number[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await listRequestLogs(database.db, { from: at, to: new Date(at.getTime() + 1), limit: 2, cursor });
+      seen.push(...page.items.map((r) => r.id));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(seen).toHaveLength(5);
+    expect([...seen].sort((a, b) => b - a)).toEqual(seen);
   });
 
   it('creates a missing day partition instead of failing the insert', async () => {

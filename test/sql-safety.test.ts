@@ -39,6 +39,7 @@ describe('SQL is never built from strings', () => {
     "const text = 'select * from users where id = ' + id;",
     "const text = base + ' where id = ' + id;",
     'const ddl = `create table #{name} (id int)`;',
+    'admin.query(`create database #{pg.escapeIdentifier(name)} owner #{owner}`)',
   ])('reports %s', (snippet) => {
     expect(stringBuiltSql('snippet.ts', code(snippet))).toHaveLength(1);
   });
@@ -53,6 +54,7 @@ describe('SQL is never built from strings', () => {
     'throw new Error(`update failed for #{name}`)',
     "const message = 'select a user' + suffix;",
     "const label = 'Delete from the list: ' + name;",
+    'admin.query(`create database #{pg.escapeIdentifier(name)}`)',
   ])('does not report %s', (snippet) => {
     expect(stringBuiltSql('snippet.ts', code(snippet))).toEqual([]);
   });

@@ -4,8 +4,9 @@
 import { requireAuth } from '../../functions/middleware/auth.ts';
 import { startNodeServer } from '../../functions/node.ts';
 import { hashPassword } from '../../lib/auth/password.ts';
+import { isRole } from '../../lib/auth/permissions.ts';
 import { parseConfigOrExit } from '../../lib/config.ts';
-import { createUser, findUserByEmail } from '../../lib/users.ts';
+import { createUser, findUserByEmail, setPasswordHash } from '../../lib/users.ts';
 import { announceListening } from '../support/announce.ts';
 import { BENCH_AUTH_JSON_PATH, BENCH_JSON, BENCH_JSON_PATH } from '../support/payload.ts';
 
@@ -15,15 +16,19 @@ const server = await startNodeServer(parseConfigOrExit(process.env));
 server.app.get(BENCH_JSON_PATH, (c) => c.json(BENCH_JSON));
 // The same JSON behind authentication (bearer token verified, user read from the database).
 server.app.get(BENCH_AUTH_JSON_PATH, requireAuth(), (c) => c.json(BENCH_JSON));
-// A user the auth bench logs in as, created through the same code as `opsbase user create`.
+// A user the bench logs in as (BENCH_USER_ROLE, default agent), created through the same code as
+// `opsbase user create`; on a database kept between runs it is there already and gets this run's password.
 if (process.env.BENCH_USER_EMAIL && process.env.BENCH_USER_PASSWORD) {
   const { db, config } = server.services;
-  if (!(await findUserByEmail(db, process.env.BENCH_USER_EMAIL))) {
+  const passwordHash = await hashPassword(process.env.BENCH_USER_PASSWORD, config.auth.password);
+  const existing = await findUserByEmail(db, process.env.BENCH_USER_EMAIL);
+  if (existing) await setPasswordHash(db, existing.id, passwordHash);
+  else {
     await createUser(db, {
       email: process.env.BENCH_USER_EMAIL,
       name: 'Bench User',
-      role: 'agent',
-      passwordHash: await hashPassword(process.env.BENCH_USER_PASSWORD, config.auth.password),
+      role: isRole(process.env.BENCH_USER_ROLE) ? process.env.BENCH_USER_ROLE : 'agent',
+      passwordHash,
     });
   }
 }

@@ -25,6 +25,8 @@ export const PERMISSIONS = {
   'tasks:read': ['md', 'admin', 'manager', 'operator'],
   'tasks:write': ['md', 'admin', 'manager'],
   'tasks:complete': ['md', 'admin', 'manager', 'operator'],
+  /** start and verify backups (listing them is admin:access) */
+  'backups:manage': ['md', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

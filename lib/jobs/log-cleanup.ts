@@ -34,12 +34,14 @@ export const logCleanup: JobDefinition = {
     const logCutoff = new Date(Date.now() - config.requestLogs.retentionDays * DAY_MS);
     const droppedPartitions = await dropRequestLogPartitionsBefore(db, logCutoff);
     await ensureRequestLogPartitions(db, new Date(), 3);
-    const rollupRows = Number(
-      (await db.deleteFrom('request_log_minutes').where('minute', '<', logCutoff).executeTakeFirst()).numDeletedRows,
-    );
+    const rollupRows = [
+      await db.deleteFrom('request_log_minutes').where('minute', '<', logCutoff).executeTakeFirst(),
+      await db.deleteFrom('request_log_minute_totals').where('minute', '<', logCutoff).executeTakeFirst(),
+      await db.deleteFrom('request_log_error_hours').where('hour', '<', logCutoff).executeTakeFirst(),
+    ].reduce((sum, r) => sum + Number(r.numDeletedRows), 0);
     return {
       recordsProcessed: runs + windows + throttleRows + droppedPartitions.length + rollupRows,
-      message: `deleted ${runs} job runs older than ${cutoff.toISOString()}, ${windows} rate-limit windows, ${throttleRows} login counters; dropped ${droppedPartitions.length} request log partitions (${droppedPartitions.join(', ') || 'none'}) and ${rollupRows} rollup minutes`,
+      message: `deleted ${runs} job runs older than ${cutoff.toISOString()}, ${windows} rate-limit windows, ${throttleRows} login counters; dropped ${droppedPartitions.length} request log partitions (${droppedPartitions.join(', ') || 'none'}) and ${rollupRows} rollup rows`,
     };
   },
 };

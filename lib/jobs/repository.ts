@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { CronJobLog, JobStatus, JobTrigger } from '../../schema/database.ts';
 import type { Db } from '../db/connection.ts';
-import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
+import { decodeCursor, encodeCursor, olderThanCursor, type Page } from '../pagination.ts';
 import type { JobRun } from './types.ts';
 
 export function toJobRun(row: CronJobLog): JobRun {
@@ -192,9 +192,7 @@ export async function listCronLogs(db: Db, filter: CronLogFilter): Promise<Page<
   if (filter.to) query = query.where('started_at', '<', filter.to);
   if (filter.cursor) {
     const [at, id] = decodeCursor(filter.cursor, ['timestamp', 'integer'] as const);
-    query = query.where((eb) =>
-      eb.or([eb('started_at', '<', at), eb.and([eb('started_at', '=', at), eb('id', '<', id)])]),
-    );
+    query = query.where(olderThanCursor('started_at', 'id', at, id));
   }
   const rows = await query.execute();
   const items = rows.slice(0, filter.limit);
@@ -252,4 +250,36 @@ export async function deleteRunsBefore(db: Db, cutoff: Date, batchSize: number, 
     total += deleted;
     if (deleted < batchSize) return total;
   }
+}
+
+export type FinishedRun = { status: 'success' | 'error'; error: string | null; startedAt: Date };
+
+/** Each job's newest `perJob` finished runs (success or error), newest first. */
+export async function recentFinishedRuns(db: Db, perJob: number): Promise<Map<string, FinishedRun[]>> {
+  const rows = await db
+    .selectFrom((eb) =>
+      eb
+        .selectFrom('cron_job_logs')
+        .select([
+          'job_name',
+          'status',
+          'error',
+          'started_at',
+          sql<number>`row_number() over (partition by job_name order by started_at desc, id desc)`.as('position'),
+        ])
+        .where('status', 'in', ['success', 'error'])
+        .as('ranked'),
+    )
+    .selectAll()
+    .where('position', '<=', perJob)
+    .orderBy('job_name')
+    .orderBy('position')
+    .execute();
+  const out = new Map<string, FinishedRun[]>();
+  for (const row of rows) {
+    const runs = out.get(row.job_name) ?? [];
+    runs.push({ status: row.status as FinishedRun['status'], error: row.error, startedAt: row.started_at });
+    out.set(row.job_name, runs);
+  }
+  return out;
 }

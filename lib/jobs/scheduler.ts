@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.ts';
+import { scheduledJobs } from './registry.ts';
 import { type RunnerDeps, runJob } from './runner.ts';
 import { cronFor, slotOf } from './schedule.ts';
 import type { JobDefinition } from './types.ts';
@@ -38,11 +39,13 @@ const MAX_CATCH_UP = 3;
  */
 export function startScheduler(
   deps: RunnerDeps,
-  jobs: readonly JobDefinition[],
+  allJobs: readonly JobDefinition[],
   logger: Logger,
   clock: SchedulerClock = REAL_CLOCK,
 ): Scheduler {
   const running = new Set<Promise<unknown>>();
+  // Jobs whose configuration is missing (no leads source, no storage) are not scheduled.
+  const jobs = scheduledJobs(allJobs, deps.config, logger);
   const crons = jobs.map((job) => cronFor(job.schedule));
   const fire = (job: JobDefinition, scheduledFor: Date) => {
     const run = runJob(deps, job, { kind: 'schedule', scheduledFor })

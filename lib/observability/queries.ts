@@ -1,8 +1,9 @@
 import { sql } from 'kysely';
 import type { RequestLog } from '../../schema/database.ts';
 import type { Db } from '../db/connection.ts';
-import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
-import { LATENCY_BUCKETS_MS, type RequestLogEntry } from './request-log-writer.ts';
+import { decodeCursor, encodeCursor, olderThanCursor, type Page } from '../pagination.ts';
+import { ERROR_SAMPLES, LATENCY_BUCKETS_MS, type RequestLogEntry, UNMATCHED_ROUTE } from './request-log-writer.ts';
+import { errorSampleSql } from './rollups.ts';
 
 /** A stored request log as the API shows it: the writer's entry with its id and an ISO time. */
 export type RequestLogView = Omit<RequestLogEntry, 'createdAt'> & { id: number; createdAt: string };
@@ -55,7 +56,7 @@ export async function listRequestLogs(db: Db, f: LogFilter): Promise<Page<Reques
   if (f.userId) q = q.where('user_id', '=', f.userId);
   if (f.cursor) {
     const [at, id] = decodeCursor(f.cursor, ['timestamp', 'integer'] as const);
-    q = q.where((eb) => eb.or([eb('created_at', '<', at), eb.and([eb('created_at', '=', at), eb('id', '<', id)])]));
+    q = q.where(olderThanCursor('created_at', 'id', at, id));
   }
   const rows = await q.execute();
   const items = rows.slice(0, f.limit);
@@ -76,37 +77,64 @@ export type ErrorGroup = {
   samples: string[];
 };
 
-/** Errors grouped by route (5xx, and 4xx when asked), biggest first. Uses the partial index. */
+const HOUR_MS = 3_600_000;
+
+/**
+ * Errors grouped by route, method and status (5xx, and 4xx when asked), biggest first, for any
+ * window: whole hours come from the hourly error rollup the writer keeps, the partial hours at
+ * either end from the raw rows (the partial error index), so a week costs about what a day does.
+ */
 export async function errorsByRoute(
   db: Db,
   options: { from: Date; to: Date; include4xx: boolean },
 ): Promise<ErrorGroup[]> {
-  const rows = await db
-    .selectFrom('request_logs')
-    .select((eb) => [
-      'route',
-      'method',
-      'status',
-      eb.fn.countAll<number>().as('count'),
-      eb.fn.min('created_at').as('first_seen'),
-      eb.fn.max('created_at').as('last_seen'),
-      sql<string[]>`(array_agg(distinct coalesce(error_message, error_code, '')))[1:5]`.as('samples'),
-    ])
-    .where('status', '>=', options.include4xx ? 400 : 500)
-    .where('created_at', '>=', options.from)
-    .where('created_at', '<', options.to)
-    .groupBy(['route', 'method', 'status'])
-    .orderBy('count', 'desc')
-    .limit(100)
-    .execute();
+  const { from, to } = options;
+  const minStatus = options.include4xx ? 400 : 500;
+  // [fullFrom, fullTo) is the span of whole hours inside the window (empty when there is none).
+  const fullFrom = new Date(Math.min(Math.ceil(from.getTime() / HOUR_MS) * HOUR_MS, to.getTime()));
+  const fullTo = new Date(Math.max(Math.floor(to.getTime() / HOUR_MS) * HOUR_MS, fullFrom.getTime()));
+  const { rows } = await sql<{
+    route: string;
+    method: string;
+    status: number;
+    count: number;
+    first_seen: Date;
+    last_seen: Date;
+    samples: string[];
+  }>`
+    with part as (
+      select route, method, status, count, first_seen, last_seen, samples
+      from request_log_error_hours
+      where hour >= ${fullFrom} and hour < ${fullTo} and status >= ${minStatus}
+      union all
+      select coalesce(route, ${UNMATCHED_ROUTE}), method, status, count(*)::int, min(created_at), max(created_at),
+        coalesce((array_agg(distinct ${errorSampleSql}) filter (where ${errorSampleSql} is not null))[1:${sql.lit(ERROR_SAMPLES)}], '{}')
+      from request_logs
+      where status >= ${minStatus}
+        and ((created_at >= ${from} and created_at < ${fullFrom}) or (created_at >= ${fullTo} and created_at < ${to}))
+      group by 1, 2, 3
+    ),
+    grouped as (
+      select route, method, status, sum(count)::int as count, min(first_seen) as first_seen, max(last_seen) as last_seen
+      from part group by 1, 2, 3
+      order by count desc, route, method, status
+      limit 100
+    )
+    select g.*, array(
+        select distinct s from part p, unnest(p.samples) as s
+        where p.route = g.route and p.method = g.method and p.status = g.status
+        limit ${sql.lit(ERROR_SAMPLES)}
+      ) as samples
+    from grouped g
+    order by count desc, route, method, status`.execute(db);
   return rows.map((r) => ({
-    route: r.route,
+    route: r.route === UNMATCHED_ROUTE ? null : r.route,
     method: r.method,
     status: r.status,
     count: r.count,
     firstSeen: new Date(r.first_seen).toISOString(),
     lastSeen: new Date(r.last_seen).toISOString(),
-    samples: r.samples.filter(Boolean),
+    samples: r.samples,
   }));
 }
 
@@ -120,8 +148,13 @@ export type ActiveUser = {
   requests: number;
 };
 
-/** Users with a request in the last `minutes`, most recent first. */
+/**
+ * Users with a request in the last `minutes`, most recent first: one pass over the window's rows
+ * (the newest per user and a count), with the bound computed here so the planner prunes to the
+ * partitions it covers.
+ */
 export async function activeUsers(db: Db, minutes: number): Promise<ActiveUser[]> {
+  const since = new Date(Date.now() - minutes * 60_000);
   const { rows } = await sql<{
     user_id: string;
     name: string;
@@ -131,19 +164,14 @@ export async function activeUsers(db: Db, minutes: number): Promise<ActiveUser[]
     last_seen: Date;
     requests: number;
   }>`
-    select u.id as user_id, u.name, u.email, u.role, l.path as last_path, l.created_at as last_seen, c.requests
+    select u.id as user_id, u.name, u.email, u.role, l.path as last_path, l.created_at as last_seen, l.requests
     from (
-      select user_id, count(*)::int as requests, max(created_at) as last_seen
+      select distinct on (user_id) user_id, path, created_at, count(*) over (partition by user_id)::int as requests
       from request_logs
-      where user_id is not null and created_at >= now() - make_interval(mins => ${minutes})
-      group by user_id
-    ) c
-    join users u on u.id = c.user_id
-    join lateral (
-      select path, created_at from request_logs r
-      where r.user_id = c.user_id and r.created_at = c.last_seen
-      limit 1
-    ) l on true
+      where user_id is not null and created_at >= ${since}
+      order by user_id, created_at desc, id desc
+    ) l
+    join users u on u.id = l.user_id
     order by l.created_at desc`.execute(db);
   return rows.map((r) => ({
     userId: r.user_id,
@@ -158,33 +186,24 @@ export async function activeUsers(db: Db, minutes: number): Promise<ActiveUser[]
 
 export type StatsBucket = { at: string; requests: number; errors: number; p50Ms: number | null; p95Ms: number | null };
 
-/** Time-bucketed requests, errors and latency percentiles, from the per-minute rollup only. */
+/**
+ * Time-bucketed requests, errors and latency percentiles, from the per-minute totals only: a week
+ * of one-minute rows (10,080) is summed into its buckets by the database.
+ */
 export async function requestStats(
   db: Db,
   options: { from: Date; to: Date; bucketMinutes: number },
 ): Promise<StatsBucket[]> {
-  const rows = await db
-    .selectFrom('request_log_minutes')
-    .select(['minute', 'requests', 'errors', 'buckets'])
-    .where('minute', '>=', options.from)
-    .where('minute', '<', options.to)
-    .orderBy('minute')
-    .execute();
   const size = options.bucketMinutes * 60_000;
-  const byBucket = new Map<number, { requests: number; errors: number; histogram: number[] }>();
-  for (const r of rows) {
-    const at = Math.floor(r.minute.getTime() / size) * size;
-    let b = byBucket.get(at);
-    if (!b) {
-      b = { requests: 0, errors: 0, histogram: Array(LATENCY_BUCKETS_MS.length + 1).fill(0) };
-      byBucket.set(at, b);
-    }
-    b.requests += r.requests;
-    b.errors += r.errors;
-    r.buckets.forEach((n, i) => {
-      b.histogram[i] = (b.histogram[i] ?? 0) + n;
-    });
-  }
+  const buckets = LATENCY_BUCKETS_MS.length + 1;
+  const { rows } = await sql<{ at: number; requests: number; errors: number; histogram: number[] }>`
+    select (floor(extract(epoch from minute) * 1000 / ${size}) * ${size})::float8 as at,
+      sum(requests)::int as requests, sum(errors)::int as errors,
+      array[${sql.join(Array.from({ length: buckets }, (_, i) => sql`sum(buckets[${sql.lit(i + 1)}])::int`))}] as histogram
+    from request_log_minute_totals
+    where minute >= ${options.from} and minute < ${options.to}
+    group by 1`.execute(db);
+  const byBucket = new Map(rows.map((r) => [Number(r.at), r]));
   const out: StatsBucket[] = [];
   for (let at = Math.floor(options.from.getTime() / size) * size; at < options.to.getTime(); at += size) {
     const b = byBucket.get(at);

@@ -27,11 +27,14 @@ export type WriterStats = {
 /** Upper bounds (ms) of the rollup's latency buckets; the last bucket is everything above. */
 export const LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500] as const;
 
+/** Up to this many distinct messages are kept per hourly error group. */
+export const ERROR_SAMPLES = 5;
+
 const DAY_MS = 86_400_000;
 
 /**
  * Request logs, written off the hot path. add() only appends to a bounded buffer; flush() writes
- * up to a batch in one set-based insert plus one rollup upsert. When the database is away the
+ * up to a batch in one statement: the set-based insert and the rollups' upserts. When the database is away the
  * buffer keeps the newest rows and counts what it had to drop; a failed flush never reaches a
  * request.
  */
@@ -126,84 +129,128 @@ export class RequestLogWriter {
   }
 }
 
-async function insertBatch(db: Db, batch: RequestLogEntry[]): Promise<void> {
-  const rollup = new Map<
-    string,
-    {
-      minute: Date;
-      method: string;
-      route: string;
-      requests: number;
-      errors: number;
-      sum: number;
-      max: number;
-      buckets: number[];
-    }
-  >();
+/** The rollups' route key for a request that matched no route (raw rows have route null). */
+export const UNMATCHED_ROUTE = '(unmatched)';
+
+type LatencyGroup = { requests: number; errors: number; sum: number; max: number; buckets: number[] };
+type ErrorGroup = { count: number; first: number; last: number; samples: string[] };
+
+function latencyGroup(): LatencyGroup {
+  return { requests: 0, errors: 0, sum: 0, max: 0, buckets: Array(LATENCY_BUCKETS_MS.length + 1).fill(0) };
+}
+
+function addLatency(group: LatencyGroup, e: RequestLogEntry, slot: number): void {
+  group.requests++;
+  if (e.status >= 500) group.errors++;
+  group.sum += e.durationMs;
+  if (e.durationMs > group.max) group.max = e.durationMs;
+  group.buckets[slot] = (group.buckets[slot] ?? 0) + 1;
+}
+
+function groupOf<K, V>(groups: Map<K, V>, key: K, make: () => V): V {
+  let group = groups.get(key);
+  if (group === undefined) {
+    group = make();
+    groups.set(key, group);
+  }
+  return group;
+}
+
+/** The batch's contribution to the three rollups, keyed as their primary keys. */
+function rollUpBatch(batch: RequestLogEntry[]) {
+  const minutes = new Map<string, LatencyGroup & { minute: number; method: string; route: string }>();
+  const totals = new Map<number, LatencyGroup>();
+  const errors = new Map<string, ErrorGroup & { hour: number; method: string; route: string; status: number }>();
   for (const e of batch) {
-    const minute = new Date(Math.floor(e.createdAt.getTime() / 60_000) * 60_000);
-    const route = e.route ?? '(unmatched)';
-    const key = `${minute.getTime()} ${e.method} ${route}`;
-    let r = rollup.get(key);
-    if (!r) {
-      r = {
-        minute,
+    const at = e.createdAt.getTime();
+    const minute = Math.floor(at / 60_000) * 60_000;
+    const route = e.route ?? UNMATCHED_ROUTE;
+    let slot = LATENCY_BUCKETS_MS.findIndex((limit) => e.durationMs < limit);
+    if (slot === -1) slot = LATENCY_BUCKETS_MS.length;
+    const key = `${minute} ${e.method} ${route}`;
+    addLatency(
+      groupOf(minutes, key, () => ({ ...latencyGroup(), minute, method: e.method, route })),
+      e,
+      slot,
+    );
+    addLatency(groupOf(totals, minute, latencyGroup), e, slot);
+    if (e.status >= 400) {
+      const hour = Math.floor(at / 3_600_000) * 3_600_000;
+      const group = groupOf(errors, `${hour} ${e.status} ${e.method} ${route}`, () => ({
+        hour,
         method: e.method,
         route,
-        requests: 0,
-        errors: 0,
-        sum: 0,
-        max: 0,
-        buckets: Array(LATENCY_BUCKETS_MS.length + 1).fill(0),
-      };
-      rollup.set(key, r);
+        status: e.status,
+        count: 0,
+        first: at,
+        last: at,
+        samples: [] as string[],
+      }));
+      group.count++;
+      if (at < group.first) group.first = at;
+      if (at > group.last) group.last = at;
+      const sample = e.errorMessage || e.errorCode;
+      if (sample && group.samples.length < ERROR_SAMPLES && !group.samples.includes(sample)) group.samples.push(sample);
     }
-    r.requests++;
-    if (e.status >= 500) r.errors++;
-    r.sum += e.durationMs;
-    r.max = Math.max(r.max, e.durationMs);
-    const bucket = LATENCY_BUCKETS_MS.findIndex((limit) => e.durationMs < limit);
-    const slot = bucket === -1 ? LATENCY_BUCKETS_MS.length : bucket;
-    r.buckets[slot] = (r.buckets[slot] ?? 0) + 1;
   }
-  // One statement (a data-modifying CTE), so the rollup never counts rows that were not written
-  // and no multi-statement transaction is held (pglite-socket mixes those up under concurrency).
+  return { minutes: [...minutes.values()], totals: [...totals.entries()], errors: [...errors.values()] };
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const histogramLiteral = (buckets: number[]) => `{${buckets.join(',')}}`;
+
+async function insertBatch(db: Db, batch: RequestLogEntry[]): Promise<void> {
+  const { minutes, totals, errors } = rollUpBatch(batch);
   const column = <T>(pick: (e: RequestLogEntry) => T) => batch.map(pick);
-  // UNNEST of one array per column: a fixed-size statement whatever the batch (bench: about twice
-  // the rows/s of a multi-row VALUES insert).
-  await db
-    .with(
-      'logged',
-      () =>
-        sql`(insert into request_logs (created_at, method, path, route, status, duration_ms, user_id, ip, request_id, error_code, error_message)
-        select * from unnest(
-          ${column((e) => e.createdAt.toISOString())}::timestamptz[], ${column((e) => e.method)}::text[],
-          ${column((e) => e.path)}::text[], ${column((e) => e.route)}::text[], ${column((e) => e.status)}::smallint[],
-          ${column((e) => e.durationMs)}::real[], ${column((e) => e.userId)}::uuid[], ${column((e) => e.ip)}::text[],
-          ${column((e) => e.requestId)}::text[], ${column((e) => e.errorCode)}::text[], ${column((e) => e.errorMessage)}::text[])
-        returning id)`,
+  // One statement (data-modifying CTEs), so no rollup counts rows that were not written and no
+  // multi-statement transaction is held (pglite-socket mixes those up under concurrency). The rows
+  // go in as one array per column (UNNEST): a fixed-size statement whatever the batch.
+  await sql`with logged as (
+      insert into request_logs (created_at, method, path, route, status, duration_ms, user_id, ip, request_id, error_code, error_message)
+      select * from unnest(
+        ${column((e) => e.createdAt.toISOString())}::timestamptz[], ${column((e) => e.method)}::text[],
+        ${column((e) => e.path)}::text[], ${column((e) => e.route)}::text[], ${column((e) => e.status)}::smallint[],
+        ${column((e) => e.durationMs)}::real[], ${column((e) => e.userId)}::uuid[], ${column((e) => e.ip)}::text[],
+        ${column((e) => e.requestId)}::text[], ${column((e) => e.errorCode)}::text[], ${column((e) => e.errorMessage)}::text[])
+    ),
+    by_route as (
+      insert into request_log_minutes as m (minute, method, route, requests, errors, duration_sum_ms, duration_max_ms, buckets)
+      select minute, method, route, requests, errors, duration_sum_ms, duration_max_ms, buckets::integer[]
+      from unnest(${minutes.map((r) => iso(r.minute))}::timestamptz[], ${minutes.map((r) => r.method)}::text[],
+        ${minutes.map((r) => r.route)}::text[], ${minutes.map((r) => r.requests)}::integer[], ${minutes.map((r) => r.errors)}::integer[],
+        ${minutes.map((r) => r.sum)}::float8[], ${minutes.map((r) => r.max)}::real[], ${minutes.map((r) => histogramLiteral(r.buckets))}::text[])
+        as t(minute, method, route, requests, errors, duration_sum_ms, duration_max_ms, buckets)
+      on conflict (minute, method, route) do update set
+        requests = m.requests + excluded.requests, errors = m.errors + excluded.errors,
+        duration_sum_ms = m.duration_sum_ms + excluded.duration_sum_ms,
+        duration_max_ms = greatest(m.duration_max_ms, excluded.duration_max_ms),
+        buckets = array(select a + b from unnest(m.buckets, excluded.buckets) as h(a, b))
+    ),
+    totals as (
+      insert into request_log_minute_totals as m (minute, requests, errors, duration_sum_ms, duration_max_ms, buckets)
+      select minute, requests, errors, duration_sum_ms, duration_max_ms, buckets::integer[]
+      from unnest(${totals.map(([minute]) => iso(minute))}::timestamptz[], ${totals.map(([, r]) => r.requests)}::integer[],
+        ${totals.map(([, r]) => r.errors)}::integer[], ${totals.map(([, r]) => r.sum)}::float8[], ${totals.map(([, r]) => r.max)}::real[],
+        ${totals.map(([, r]) => histogramLiteral(r.buckets))}::text[])
+        as t(minute, requests, errors, duration_sum_ms, duration_max_ms, buckets)
+      on conflict (minute) do update set
+        requests = m.requests + excluded.requests, errors = m.errors + excluded.errors,
+        duration_sum_ms = m.duration_sum_ms + excluded.duration_sum_ms,
+        duration_max_ms = greatest(m.duration_max_ms, excluded.duration_max_ms),
+        buckets = array(select a + b from unnest(m.buckets, excluded.buckets) as h(a, b))
     )
-    .insertInto('request_log_minutes')
-    .values(
-      [...rollup.values()].map((r) => ({
-        minute: r.minute,
-        method: r.method,
-        route: r.route,
-        requests: r.requests,
-        errors: r.errors,
-        duration_sum_ms: r.sum,
-        duration_max_ms: r.max,
-        buckets: r.buckets,
-      })),
-    )
-    .onConflict((oc) =>
-      oc.columns(['minute', 'method', 'route']).doUpdateSet({
-        requests: sql`request_log_minutes.requests + excluded.requests`,
-        errors: sql`request_log_minutes.errors + excluded.errors`,
-        duration_sum_ms: sql`request_log_minutes.duration_sum_ms + excluded.duration_sum_ms`,
-        duration_max_ms: sql`greatest(request_log_minutes.duration_max_ms, excluded.duration_max_ms)`,
-        buckets: sql`array(select a + b from unnest(request_log_minutes.buckets, excluded.buckets) as t(a, b))`,
-      }),
-    )
-    .execute();
+    insert into request_log_error_hours as e (hour, method, route, status, count, first_seen, last_seen, samples)
+    select hour, method, route, status, count, first_seen, last_seen, array(select json_array_elements_text(samples::json))
+    from unnest(${errors.map((r) => iso(r.hour))}::timestamptz[], ${errors.map((r) => r.method)}::text[],
+      ${errors.map((r) => r.route)}::text[], ${errors.map((r) => r.status)}::smallint[], ${errors.map((r) => r.count)}::integer[],
+      ${errors.map((r) => iso(r.first))}::timestamptz[], ${errors.map((r) => iso(r.last))}::timestamptz[],
+      ${errors.map((r) => JSON.stringify(r.samples))}::text[])
+      as t(hour, method, route, status, count, first_seen, last_seen, samples)
+    on conflict (hour, method, route, status) do update set
+      count = e.count + excluded.count, first_seen = least(e.first_seen, excluded.first_seen),
+      last_seen = greatest(e.last_seen, excluded.last_seen),
+      samples = case when cardinality(e.samples) >= ${ERROR_SAMPLES} then e.samples
+        else (array(select distinct s from unnest(e.samples || excluded.samples) as x(s)))[1:${ERROR_SAMPLES}] end`.execute(
+    db,
+  );
 }

@@ -32,6 +32,14 @@ function isSqlTag(node: ts.Node): boolean {
   return ts.isTaggedTemplateExpression(node) && ts.isIdentifier(node.tag) && node.tag.text === 'sql';
 }
 
+/** pg's escapeIdentifier(x) / escapeLiteral(x): quoted for the server, the one safe interpolation. */
+function isEscaped(node: ts.Expression): boolean {
+  if (!ts.isCallExpression(node)) return false;
+  const callee = node.expression;
+  const name = ts.isPropertyAccessExpression(callee) ? callee.name.text : ts.isIdentifier(callee) ? callee.text : '';
+  return name === 'escapeIdentifier' || name === 'escapeLiteral';
+}
+
 const isStringLike = (node: ts.Node) => ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node);
 
 /** What is wrong with one node, if it builds SQL from strings. */
@@ -41,11 +49,16 @@ function problemOf(node: ts.Node): string | undefined {
     const [first] = node.arguments;
     const isRaw = ts.isIdentifier(callee.expression) && callee.expression.text === 'sql' && callee.name.text === 'raw';
     if (isRaw && first && !isStringLike(first)) return 'sql.raw() of a value that is not a constant';
-    if (callee.name.text === 'query' && first && (ts.isTemplateExpression(first) || ts.isBinaryExpression(first))) {
+    const interpolated =
+      first &&
+      (ts.isBinaryExpression(first) ||
+        (ts.isTemplateExpression(first) && !first.templateSpans.every((span) => isEscaped(span.expression))));
+    if (callee.name.text === 'query' && interpolated) {
       return '.query() of an interpolated or concatenated text';
     }
   }
-  if (ts.isTemplateExpression(node) && !isSqlTag(node.parent) && isStatement(templateText(node))) {
+  const escaped = ts.isTemplateExpression(node) && node.templateSpans.every((span) => isEscaped(span.expression));
+  if (ts.isTemplateExpression(node) && !isSqlTag(node.parent) && !escaped && isStatement(templateText(node))) {
     return 'a SQL statement in an untagged template literal with substitutions';
   }
   if (ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.PlusToken) {
@@ -61,7 +74,8 @@ function problemOf(node: ts.Node): string | undefined {
 
 /**
  * Every place in one source file where SQL is built from strings: sql.raw() of anything but a
- * constant, .query() of an interpolated or concatenated text, an untagged template literal that
+ * constant, .query() of an interpolated text (unless every value goes through pg's
+ * escapeIdentifier/escapeLiteral) or a concatenated one, an untagged template literal that
  * is a SQL statement with substitutions, SQL text glued with +. As "path:line: what".
  */
 export function stringBuiltSql(path: string, text: string): string[] {

@@ -1,0 +1,215 @@
+// `npm run bench -- observability`: p95 of every admin endpoint through the real HTTP stack on the
+// seeded request_logs (seed-logs runs first when there is no seed), and keyset pages of /logs
+// followed deep into the 30 days, beside a one-query route measured in the same run.
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import { ensureSeededLogs, seedSettings } from './seed-logs.ts';
+import { jwtSecretForScratch } from './support/jwt-secret.ts';
+import { logBenchDatabase } from './support/log-database.ts';
+import { progress } from './support/progress.ts';
+import { startServerChild } from './support/server-child.ts';
+import { positiveNumberFromEnv } from './support/settings.ts';
+import { percentile } from './support/stats.ts';
+import { formatTable } from './support/table.ts';
+import type { Verdict } from './support/verdict.ts';
+
+const say = progress('observability');
+const ENDPOINT_P95_MS = 50;
+const PAGE_P95_MS = 10;
+const DAY_MS = 86_400_000;
+
+type Timing = { label: string; samples: Float64Array; rows?: number };
+
+export async function run(): Promise<Verdict[]> {
+  const runs = positiveNumberFromEnv('BENCH_RUNS', 40);
+  const pages = positiveNumberFromEnv('BENCH_PAGES', 25);
+  const database = await logBenchDatabase();
+  say(`database: ${database.label}`);
+  const { marker } = await ensureSeededLogs(database, { ...seedSettings(), reseed: false });
+
+  // Filter values that exist in the data: a busy user, a quiet one.
+  const { db, close } = await database.open();
+  let busyUser: string;
+  let quietUser: string;
+  try {
+    const { rows } = await sql<{ user_id: string }>`
+      select user_id from request_logs where created_at >= now() - interval '1 day' and user_id is not null
+      group by user_id order by count(*) desc`.execute(db);
+    busyUser = rows[0]?.user_id ?? '';
+    quietUser = rows.at(-1)?.user_id ?? '';
+  } finally {
+    await close();
+  }
+
+  const email = 'bench-observer@example.com';
+  const password = randomBytes(12).toString('base64url');
+  say('starting the bundle');
+  const server = await startServerChild('bench/servers/bundle.ts', {
+    ...database.serverEnv,
+    HOST: '127.0.0.1',
+    LOCAL_PG_PORT: '0',
+    LOG_LEVEL: 'warn',
+    JWT_SECRET: jwtSecretForScratch(),
+    THROTTLE_LIMIT: '0',
+    PASSWORD_ITERATIONS: '1000',
+    BENCH_USER_EMAIL: email,
+    BENCH_USER_PASSWORD: password,
+    BENCH_USER_ROLE: 'admin',
+  });
+  try {
+    const login = await fetch(`${server.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password }),
+    });
+    if (login.status !== 200) throw new Error(`login answered ${login.status}: ${await login.text()}`);
+    const { accessToken } = (await login.json()) as { accessToken: string };
+    const headers = { authorization: `Bearer ${accessToken}` };
+
+    const get = async (path: string): Promise<{ ms: number; body: Record<string, unknown> }> => {
+      const started = performance.now();
+      const res = await fetch(`${server.url}${path}`, { headers });
+      const text = await res.text();
+      const ms = performance.now() - started;
+      if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}: ${text.slice(0, 300)}`);
+      return { ms, body: JSON.parse(text) };
+    };
+    const timeRepeated = async (label: string, path: string): Promise<Timing> => {
+      for (let i = 0; i < 3; i++) await get(path);
+      const samples = new Float64Array(runs);
+      let rows: number | undefined;
+      for (let i = 0; i < runs; i++) {
+        const { ms, body } = await get(path);
+        samples[i] = ms;
+        rows = Array.isArray(body.items) ? body.items.length : Array.isArray(body.groups) ? body.groups.length : rows;
+      }
+      return { label, samples: samples.sort(), rows };
+    };
+
+    const iso = (msAgo: number) => new Date(Date.now() - msAgo).toISOString();
+    const q = encodeURIComponent;
+    const endpoints: [string, string][] = [
+      ['GET /api/health (one query; anchor)', '/api/health'],
+      ['health', '/api/admin/system/health'],
+      ['metrics', '/api/admin/system/metrics'],
+      ['db', '/api/admin/system/db'],
+      ['deploy', '/api/admin/system/deploy'],
+      ['active-users', '/api/admin/system/active-users'],
+      ['errors (24 h, 5xx)', '/api/admin/system/errors'],
+      ['errors (24 h, 4xx + 5xx)', '/api/admin/system/errors?include4xx=true'],
+      ['errors (7 days, 5xx)', `/api/admin/system/errors?from=${q(iso(7 * DAY_MS))}`],
+      ['stats 1h', '/api/admin/system/stats?window=1h'],
+      ['stats 6h', '/api/admin/system/stats?window=6h'],
+      ['stats 24h', '/api/admin/system/stats?window=24h'],
+      ['stats 7d', '/api/admin/system/stats?window=7d'],
+      ['logs (no filter)', '/api/admin/system/logs'],
+      ['logs limit=200', '/api/admin/system/logs?limit=200'],
+      ['logs status=5xx', '/api/admin/system/logs?status=5xx'],
+      ['logs status=404', '/api/admin/system/logs?status=404'],
+      ['logs method=DELETE (none)', '/api/admin/system/logs?method=DELETE'],
+      ['logs method=POST', '/api/admin/system/logs?method=POST'],
+      ['logs route', `/api/admin/system/logs?route=${q('/api/leads/:id')}`],
+      ['logs route + status=4xx', `/api/admin/system/logs?route=${q('/api/tasks/:id/complete')}&status=4xx`],
+      ['logs busy user', `/api/admin/system/logs?user_id=${busyUser}`],
+      ['logs quiet user + method', `/api/admin/system/logs?user_id=${quietUser}&method=PATCH`],
+      ['logs path contains (common)', `/api/admin/system/logs?path=${q('/api/machines/')}`],
+      ['logs path contains (one lead)', `/api/admin/system/logs?path=${q('/api/leads/31337')}`],
+      ['logs one day, 2 weeks ago', `/api/admin/system/logs?from=${q(iso(15 * DAY_MS))}&to=${q(iso(14 * DAY_MS))}`],
+      ['logs 5xx, 3 weeks ago', `/api/admin/system/logs?status=5xx&to=${q(iso(21 * DAY_MS))}`],
+    ];
+    say(`${endpoints.length} endpoints x ${runs} requests, one at a time`);
+    const timings: Timing[] = [];
+    for (const [label, path] of endpoints) {
+      const t = await timeRepeated(label, path);
+      say(`${label}: p95 ${percentile(t.samples, 95).toFixed(1)} ms`);
+      timings.push(t);
+    }
+
+    // Keyset pages: a cursor positioned by a `to` bound, then followed page after page (no `to`).
+    const depths: [string, number][] = [
+      ['first page', 0],
+      ['1 hour deep', 3_600_000],
+      ['1 day deep', DAY_MS],
+      ['7 days deep', 7 * DAY_MS],
+      ['15 days deep', 15 * DAY_MS],
+      ['29 days deep', 29 * DAY_MS],
+    ];
+    const filters: [string, string][] = [
+      ['', ''],
+      ['status=5xx', '&status=5xx'],
+      ['route', `&route=${q('/api/machines/:id')}`],
+      ['user', `&user_id=${busyUser}`],
+    ];
+    const pageTimings: Timing[] = [];
+    for (const [filterLabel, filter] of filters) {
+      for (const [depthLabel, msAgo] of depths) {
+        let cursor: string | null = null;
+        if (msAgo > 0) {
+          const start = await get(`/api/admin/system/logs?limit=50${filter}&to=${q(iso(msAgo))}`);
+          cursor = start.body.nextCursor as string | null;
+        }
+        const samples: number[] = [];
+        for (let i = 0; i < pages + 2; i++) {
+          const page = await get(`/api/admin/system/logs?limit=50${filter}${cursor ? `&cursor=${cursor}` : ''}`);
+          if (i >= 2) samples.push(page.ms); // two pages to warm up
+          cursor = page.body.nextCursor as string | null;
+          if (!cursor) break;
+        }
+        const label = `${depthLabel}${filterLabel ? `, ${filterLabel}` : ''}`;
+        const t = { label, samples: Float64Array.from(samples).sort() };
+        say(`pages ${label}: p95 ${percentile(t.samples, 95).toFixed(1)} ms`);
+        pageTimings.push(t);
+      }
+    }
+
+    const anchor = percentile(timings[0]?.samples ?? new Float64Array(), 95);
+    const row = (t: Timing, target: number, isAnchor = false) => [
+      t.label,
+      percentile(t.samples, 50).toFixed(1),
+      percentile(t.samples, 95).toFixed(1),
+      (t.samples.at(-1) ?? Number.NaN).toFixed(1),
+      (percentile(t.samples, 95) / anchor).toFixed(1),
+      isAnchor ? '' : percentile(t.samples, 95) < target ? 'PASS' : 'MISS',
+    ];
+    console.log(
+      `\n${database.label}: ${marker.rows.toLocaleString('en-US')} rows since ${marker.from}; ${runs} sequential requests each\n`,
+    );
+    console.log(
+      formatTable(
+        ['endpoint', 'p50 ms', 'p95 ms', 'max ms', 'x anchor', `< ${ENDPOINT_P95_MS} ms`],
+        timings.map((t, i) => row(t, ENDPOINT_P95_MS, i === 0)),
+      ),
+    );
+    console.log(`\nKeyset pages of /logs (limit 50), ${pages} pages followed from each starting point\n`);
+    console.log(
+      formatTable(
+        ['pages', 'p50 ms', 'p95 ms', 'max ms', 'x anchor', `< ${PAGE_P95_MS} ms`],
+        pageTimings.map((t) => row(t, PAGE_P95_MS)),
+      ),
+    );
+    console.log('');
+
+    const endpointMisses = timings.slice(1).filter((t) => percentile(t.samples, 95) >= ENDPOINT_P95_MS);
+    const worstEndpoint = timings
+      .slice(1)
+      .reduce((a, b) => (percentile(b.samples, 95) > percentile(a.samples, 95) ? b : a));
+    const pageMisses = pageTimings.filter((t) => percentile(t.samples, 95) >= PAGE_P95_MS);
+    const worstPage = pageTimings.reduce((a, b) => (percentile(b.samples, 95) > percentile(a.samples, 95) ? b : a));
+    return [
+      {
+        bench: 'observability',
+        target: `every admin endpoint p95 < ${ENDPOINT_P95_MS} ms (${database.kind})`,
+        measured: `${timings.length - 1 - endpointMisses.length}/${timings.length - 1} pass; worst ${worstEndpoint.label} ${percentile(worstEndpoint.samples, 95).toFixed(1)} ms (anchor ${anchor.toFixed(1)} ms)${endpointMisses.length ? `; misses: ${endpointMisses.map((t) => t.label).join(', ')}` : ''}`,
+        pass: endpointMisses.length === 0,
+      },
+      {
+        bench: 'observability',
+        target: `keyset page p95 < ${PAGE_P95_MS} ms at any depth (${database.kind})`,
+        measured: `${pageTimings.length - pageMisses.length}/${pageTimings.length} pass; worst ${worstPage.label} ${percentile(worstPage.samples, 95).toFixed(1)} ms${pageMisses.length ? `; misses: ${pageMisses.map((t) => t.label).join(', ')}` : ''}`,
+        pass: pageMisses.length === 0,
+      },
+    ];
+  } finally {
+    await server.stop();
+  }
+}

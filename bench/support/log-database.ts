@@ -1,0 +1,88 @@
+import { join } from 'node:path';
+import pg from 'pg';
+import { createDb, createPool, type Db } from '../../lib/db/connection.ts';
+import { migrateOrThrow } from '../../lib/db/migrate.ts';
+import { startEmbeddedPostgres } from '../../local/embedded-postgres.ts';
+import { ROOT } from './paths.ts';
+
+/** Where seed-logs writes and observability reads, chosen the same way by both benches. */
+export type LogBenchDatabase = {
+  kind: 'postgres' | 'pglite';
+  /** What the figures were measured on, for the printed tables. */
+  label: string;
+  /** Environment for the bundle under test: DATABASE_URL, or DATA_DIR for PGlite. */
+  serverEnv: Record<string, string>;
+  /** A connection for seeding and checks; stop it before the bundle opens a PGlite data dir. */
+  open(): Promise<{ db: Db; close(): Promise<void> }>;
+};
+
+/** The local server the developer machines run; the bench keeps its own database there. */
+const LOCAL_SERVER = 'postgres://postgres@127.0.0.1:5432/postgres';
+export const LOCAL_BENCH_DATABASE = 'opsbase_bench_logs';
+/** Kept between runs (not a pid-named scratch dir) so observability reuses what seed-logs wrote. */
+export const PGLITE_BENCH_DIR = join(ROOT, '.cache', 'bench-logs-pglite');
+
+async function localServerVersion(): Promise<string | null> {
+  const client = new pg.Client({ connectionString: LOCAL_SERVER, connectionTimeoutMillis: 1000 });
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ v: string }>(`select current_setting('server_version') as v`);
+    await client.query(`create database ${LOCAL_BENCH_DATABASE}`).catch((error: { code?: string }) => {
+      if (error.code !== '42P04') throw error; // already exists: reused
+    });
+    return rows[0]?.v ?? '?';
+  } catch {
+    return null;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/**
+ * BENCH_DATABASE_URL when set; else a database of its own (opsbase_bench_logs, kept) on the
+ * PostgreSQL at 127.0.0.1:5432 when one answers; else PGlite in .cache/bench-logs-pglite.
+ */
+export async function logBenchDatabase(): Promise<LogBenchDatabase> {
+  const fromEnv = process.env.BENCH_DATABASE_URL?.trim();
+  const local = fromEnv ? null : await localServerVersion();
+  if (fromEnv || local) {
+    const url = fromEnv || LOCAL_SERVER.replace(/\/postgres$/, `/${LOCAL_BENCH_DATABASE}`);
+    const name = new URL(url).pathname.slice(1);
+    return {
+      kind: 'postgres',
+      label: fromEnv
+        ? `PostgreSQL (BENCH_DATABASE_URL, database ${name})`
+        : `PostgreSQL ${local} on 127.0.0.1:5432, database ${name}`,
+      serverEnv: { DATABASE_URL: url },
+      async open() {
+        const db = createDb(createPool(url, { max: 2 }));
+        await migrateOrThrow(db);
+        return { db, close: () => db.destroy() };
+      },
+    };
+  }
+  return {
+    kind: 'pglite',
+    label: `PGlite in ${PGLITE_BENCH_DIR}`,
+    serverEnv: { DATA_DIR: PGLITE_BENCH_DIR },
+    async open() {
+      // The bundle opens DATA_DIR/pg itself; the bench opens it only while the bundle is not running.
+      const embedded = await startEmbeddedPostgres({ dataDir: join(PGLITE_BENCH_DIR, 'pg'), port: 0 });
+      const db = createDb(createPool(embedded.url, { max: 1 }));
+      try {
+        await migrateOrThrow(db);
+      } catch (error) {
+        await db.destroy();
+        await embedded.stop();
+        throw error;
+      }
+      return {
+        db,
+        async close() {
+          await db.destroy();
+          await embedded.stop();
+        },
+      };
+    },
+  };
+}
