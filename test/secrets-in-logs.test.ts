@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DeviceApi, startDeviceApi } from './fixtures/device-api.ts';
 import { createTestDatabase, databaseKinds, type TestDatabase, withPort } from './support/database.ts';
 import { type ServerProcess, startServerProcess } from './support/node-server.ts';
 import { waitFor } from './support/processes.ts';
@@ -27,15 +28,23 @@ describe.each(databaseKinds())('secrets never reach the logs (%s)', (kind) => {
     NEW_PASSWORD: marker('new-password'),
     CREATED_USER_PASSWORD: marker('created-password'),
     RESET_PASSWORD: marker('reset-password'),
+    METRICS_TOKEN: marker('metrics-token'),
+    ATTENDANCE_API_KEY: marker('attendance-key'),
+    BACKUP_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
   } as Record<string, string>;
   let database: TestDatabase;
   let s3: TestS3;
+  let device: DeviceApi;
   let proxy: TcpProxy;
   let server: ServerProcess;
   let logged = '';
 
   beforeAll(async () => {
-    [database, s3] = await Promise.all([createTestDatabase(kind), startTestS3()]);
+    [database, s3, device] = await Promise.all([
+      createTestDatabase(kind),
+      startTestS3(),
+      startDeviceApi(secrets.ATTENDANCE_API_KEY),
+    ]);
     proxy = await startTcpProxy(database.port);
     const url = new URL(withPort(database.url, proxy.port));
     url.password = secrets.DATABASE_PASSWORD as string; // both servers here trust loopback: any password works
@@ -45,6 +54,10 @@ describe.each(databaseKinds())('secrets never reach the logs (%s)', (kind) => {
       CRON_SECRET: secrets.CRON_SECRET,
       ...s3.env,
       S3_SECRET_ACCESS_KEY: secrets.S3_SECRET_ACCESS_KEY,
+      METRICS_TOKEN: secrets.METRICS_TOKEN,
+      ATTENDANCE_API_URL: device.url,
+      ATTENDANCE_API_KEY: secrets.ATTENDANCE_API_KEY,
+      BACKUP_ENCRYPTION_KEY: secrets.BACKUP_ENCRYPTION_KEY,
       LOG_LEVEL: 'debug',
       REQUEST_LOG_EXCLUDE: '',
     });
@@ -58,7 +71,7 @@ describe.each(databaseKinds())('secrets never reach the logs (%s)', (kind) => {
   afterAll(async () => {
     await server?.stop();
     await proxy?.close();
-    await Promise.all([database?.drop(), s3?.stop()]);
+    await Promise.all([database?.drop(), s3?.stop(), device?.close()]);
   });
 
   async function call(path: string, init: { method?: string; token?: string; body?: unknown } = {}) {
@@ -143,6 +156,39 @@ describe.each(databaseKinds())('secrets never reach the logs (%s)', (kind) => {
       (await call('/api/cron/cleanup', { method: 'POST', token: secrets.CRON_SECRET })).status,
       (await call('/api/cron/cleanup', { method: 'POST', token: secrets.JWT_SECRET })).status,
       (await call('/api/health')).status,
+      // A sync with its API key, an encrypted backup, the metrics endpoint with its token.
+      (await call('/api/cron/attendance', { method: 'POST', token: secrets.CRON_SECRET })).status,
+      (await call('/api/admin/system/backups', { method: 'POST', token, body: {} })).status,
+      (await call('/metrics', { token: secrets.METRICS_TOKEN })).status,
+      (await call('/metrics', { token: secrets.CRON_SECRET })).status,
+    );
+    await waitFor(
+      async () => (await database.db.selectFrom('job_locks').select('job_name').execute()).length === 0,
+      60_000,
+      'the backup to finish',
+    );
+    // The dashboard's login form: its session cookies carry tokens too.
+    const dashboard = await server.request('/admin/login', {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url },
+      body: new URLSearchParams({ email: user.email, password: secrets.NEW_PASSWORD as string }).toString(),
+    });
+    statuses.push(dashboard.status);
+    for (const [index, cookie] of dashboard.headers.getSetCookie().entries()) {
+      secrets[`DASHBOARD_COOKIE_${index}`] = /^[^=]+=([^;]+)/.exec(cookie)?.[1] ?? cookie;
+    }
+    statuses.push(
+      (
+        await server.request('/admin/system', {
+          headers: {
+            cookie: dashboard.headers
+              .getSetCookie()
+              .map((c) => c.split(';')[0])
+              .join('; '),
+          },
+        })
+      ).status,
     );
     // The database goes away and comes back: connection errors, failed log flushes.
     proxy.setMode('refuse');
@@ -157,7 +203,8 @@ describe.each(databaseKinds())('secrets never reach the logs (%s)', (kind) => {
     await waitFor(async () => (await call('/api/health')).status === 200, 30_000, 'health 200');
     // The flows ran as meant (so their logging was exercised), not short-circuited.
     expect(statuses).toEqual([
-      401, 400, 200, 401, 401, 401, 200, 401, 204, 201, 204, 400, 400, 400, 400, 204, 200, 401, 200, 503,
+      401, 400, 200, 401, 401, 401, 200, 401, 204, 201, 204, 400, 400, 400, 400, 204, 200, 401, 200, 200, 202, 200, 401,
+      303, 200, 503,
     ]);
   }
 

@@ -98,9 +98,37 @@ describe('security headers and cookies', () => {
     }
   });
 
-  it('every cookie any answer sets is HttpOnly and SameSite=Strict (none yet: the dashboard adds them)', () => {
-    const cookies = answers.flatMap(([name, answer]) => answer.headers.getSetCookie().map((c) => [name, c] as const));
+  it('every cookie any answer sets is HttpOnly and SameSite=Strict, and Secure over https (the dashboard session)', async () => {
+    const admin = await seedUser(database.db, 'admin');
+    const dashboardLogin = (origin: string) =>
+      readAnswer(
+        harness.app.request(`${origin}/admin/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', origin },
+          body: new URLSearchParams({ email: admin.email, password: admin.password }).toString(),
+        }),
+      );
+    const overHttp = await dashboardLogin('http://localhost');
+    const overHttps = await dashboardLogin('https://localhost');
+    const logout = await readAnswer(
+      harness.app.request('https://localhost/admin/logout', {
+        method: 'POST',
+        headers: { origin: 'https://localhost' },
+      }),
+    );
+    const all: [string, Answer][] = [
+      ...answers,
+      ['dashboard login (http)', overHttp],
+      ['dashboard login (https)', overHttps],
+      ['dashboard logout (https)', logout],
+    ];
+    const cookies = all.flatMap(([name, answer]) => answer.headers.getSetCookie().map((c) => [name, c] as const));
+    expect(overHttps.headers.getSetCookie().length, 'the dashboard login sets its session cookies').toBeGreaterThan(0);
     const unflagged = cookies.filter(([, c]) => !/;\s*HttpOnly/i.test(c) || !/;\s*SameSite=Strict/i.test(c));
     expect(unflagged).toEqual([]);
+    const insecureOverHttps = cookies.filter(([name, c]) => name.includes('https') && !/;\s*Secure/i.test(c));
+    expect(insecureOverHttps).toEqual([]);
+    // The JSON API itself sets none: its tokens travel in bodies and the Authorization header.
+    expect(answers.filter(([, answer]) => answer.headers.getSetCookie().length > 0).map(([name]) => name)).toEqual([]);
   });
 });
