@@ -12,7 +12,7 @@ import { jwtSecretForScratch } from './support/jwt-secret.ts';
 import { scratchDir } from './support/paths.ts';
 import { progress } from './support/progress.ts';
 import { positiveNumberFromEnv } from './support/settings.ts';
-import { percentile } from './support/stats.ts';
+import { percentile, timeMany } from './support/stats.ts';
 import { formatTable } from './support/table.ts';
 import type { Verdict } from './support/verdict.ts';
 
@@ -26,16 +26,6 @@ const emptyJob: JobDefinition = {
   description: 'does nothing',
   handler: async () => ({ recordsProcessed: 0, message: '' }),
 };
-
-async function timeMany(runs: number, work: () => Promise<unknown>): Promise<Float64Array> {
-  const samples = new Float64Array(runs);
-  for (let i = 0; i < runs; i++) {
-    const started = performance.now();
-    await work();
-    samples[i] = performance.now() - started;
-  }
-  return samples.sort();
-}
 
 export async function run(): Promise<Verdict[]> {
   const runs = positiveNumberFromEnv('BENCH_RUNS', 500);

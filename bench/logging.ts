@@ -200,6 +200,7 @@ async function onOff(
       requests,
       requestsPerSecond: results.reduce((a, r) => a + r.load.requestsPerSecond, 0) / results.length,
       p50Ms: median(results.map((r) => r.load.p50Ms)),
+      p95Ms: median(results.map((r) => r.load.p95Ms)),
       p99Ms: median(results.map((r) => r.load.p99Ms)),
       failures: results.reduce((a, r) => a + r.load.failures, 0),
       serverCpuPerRequest: results.reduce((a, r) => a + r.server, 0) / requests,

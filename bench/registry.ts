@@ -28,6 +28,16 @@ export const benches: Record<string, Bench> = {
       'one-query route with request logging on vs off (alternated); writer rows/s beside plain INSERT and UNNEST anchors; on PGlite, and on PostgreSQL when 127.0.0.1:5432 answers',
     load: () => import('./logging.ts'),
   },
+  backup: {
+    description:
+      'backup of BENCH_ROWS rows (default 5,000,000) on PostgreSQL vs pg_dump | gzip -1 to the same S3; restore vs psql; peak RSS',
+    load: () => import('./backup.ts'),
+  },
+  sync: {
+    description:
+      'leads_sync: 100k leads from MariaDB (MYSQL_URL) into Postgres, rows/s beside a plain UNNEST insert of the same rows (BENCH_ROWS, BENCH_RUNS)',
+    load: () => import('./sync.ts'),
+  },
   'cold-start': {
     description:
       'Node server spawn to first healthy /api/health on an existing data dir vs a hello app (BENCH_RUNS, default 5)',
@@ -42,5 +52,19 @@ export const benches: Record<string, Bench> = {
     description:
       'p95 of every admin endpoint and of keyset /logs pages followed deep, through HTTP on the seeded table (seeds first when needed; BENCH_RUNS, BENCH_PAGES)',
     load: () => import('./observability.ts'),
+  },
+  dashboard: {
+    description:
+      'server time of each dashboard tab (p50/p95, in process) on the seed-logs request log (seeds first when needed), beside the JSON API; HTML + CSS + JS weight',
+    load: () => import('./dashboard.ts'),
+  },
+  bundle: {
+    description: "the Worker bundle's gzipped size (wrangler deploy --dry-run) beside a bare Hono Worker's",
+    load: () => import('./bundle.ts'),
+  },
+  vending: {
+    description:
+      "machines list and an operator's tasks list at 100 connections over 300 machines and 100k tasks: p95, beside the one-query health route",
+    load: () => import('./vending.ts'),
   },
 };

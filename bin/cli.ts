@@ -1,7 +1,11 @@
 import { Command } from 'commander';
+import { alertsCommand } from './commands/alerts.ts';
+import { backupCommand } from './commands/backup.ts';
 import { cronCommand } from './commands/cron.ts';
 import { logsCommand } from './commands/logs.ts';
 import { migrateCommand } from './commands/migrate.ts';
+import { seedCommand } from './commands/seed.ts';
+import { telegramCommand } from './commands/telegram.ts';
 import { userCommand } from './commands/user.ts';
 
 const program = new Command('opsbase')
@@ -16,6 +20,10 @@ program.addCommand(migrateCommand());
 program.addCommand(userCommand());
 program.addCommand(cronCommand());
 program.addCommand(logsCommand());
+program.addCommand(backupCommand());
+program.addCommand(alertsCommand());
+program.addCommand(seedCommand());
+program.addCommand(telegramCommand());
 
 try {
   await program.parseAsync(process.argv);

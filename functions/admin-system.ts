@@ -1,3 +1,4 @@
+import { backupHealth } from '../lib/backup/health.ts';
 import {
   activeUsers,
   databaseStats,
@@ -63,10 +64,11 @@ const logsRoute = route('admin:access', {
 export const adminSystem = createFunction()
   .openapi(healthRoute, async (c) => {
     const s = c.var.services;
-    const report = await checkServicesHealth(s);
+    const [report, backup] = await Promise.all([checkServicesHealth(s), backupHealth(s.db, s.config.healthTimeoutMs)]);
     return c.json(
       {
         ...report,
+        backup,
         scheduler: s.scheduler ? { enabled: true, nextRuns: s.scheduler.nextRuns() } : { enabled: false },
         requestLogWriter: s.requestLogs.stats(),
       },

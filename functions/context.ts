@@ -1,8 +1,11 @@
 import type { AccessClaims } from '../lib/auth/tokens.ts';
 import type { AuthUserCache } from '../lib/auth/user-cache.ts';
+import type { ScratchFactory } from '../lib/backup/drill.ts';
 import type { Config } from '../lib/config.ts';
 import type { Db } from '../lib/db/connection.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { HttpMetrics } from '../lib/metrics/http-metrics.ts';
+import type { ProcessMetrics } from '../lib/metrics/prometheus.ts';
 import type { RequestLogWriter } from '../lib/observability/request-log-writer.ts';
 import type { RateLimiter } from '../lib/rate-limit.ts';
 import type { RuntimeName } from '../lib/runtime.ts';
@@ -33,6 +36,12 @@ export type Services = {
   poolStats?: () => { total: number; idle: number; waiting: number; max: number };
   /** Serves a bundled static asset by name (Swagger UI files); null where the runtime serves them itself. */
   assets?: (name: string) => Promise<Response | null>;
+  /** Where a restore drill restores to when the server cannot make a database (Node: a scratch PGlite). */
+  scratchDatabase?: ScratchFactory;
+  /** Request counters and latency histogram of this process or isolate (GET /metrics). */
+  httpMetrics: HttpMetrics;
+  /** In a cluster: every worker's in-memory figures, gathered through the primary. */
+  collectProcessMetrics?: () => Promise<ProcessMetrics[]>;
   /** Background work that must finish even after the response: waitUntil on Workers, a tracked promise on Node. */
   defer(work: Promise<unknown>): void;
 };

@@ -1,5 +1,7 @@
 import { z } from '@hono/zod-openapi';
+import { backupHealth } from '../lib/backup/health.ts';
 import { checkHealth } from '../lib/health.ts';
+import { BackupHealthSchema } from '../schema/api/backups.ts';
 import { createFunction } from './base.ts';
 import type { Services } from './context.ts';
 import { route } from './route.ts';
@@ -23,6 +25,7 @@ const HealthSchema = z
     commit: z.string().nullable(),
     runtime: z.enum(['node', 'workerd']),
     requestLogs: z.object({ backlog: z.number(), dropped: z.number() }),
+    backup: BackupHealthSchema,
   })
   .openapi('Health');
 
@@ -32,7 +35,7 @@ const healthRoute = route('public', {
   tags: ['system'],
   summary: 'Liveness and dependency health',
   description:
-    'Checks the database and object storage in parallel; answers within HEALTH_TIMEOUT_MS even when one hangs.',
+    'Checks the database and object storage in parallel; answers within HEALTH_TIMEOUT_MS even when one hangs. `backup` tells the age of the newest complete backup.',
   responses: {
     200: { description: 'Every dependency is up', content: { 'application/json': { schema: HealthSchema } } },
     503: {
@@ -56,9 +59,9 @@ export function checkServicesHealth(s: Services) {
 
 export const health = createFunction().openapi(healthRoute, async (c) => {
   const s = c.var.services;
-  const report = await checkServicesHealth(s);
+  const [report, backup] = await Promise.all([checkServicesHealth(s), backupHealth(s.db, s.config.healthTimeoutMs)]);
   c.header('Cache-Control', 'no-store');
   // Rows the request-log writer had to drop while the database was away are reported here too.
   const { backlog, dropped } = s.requestLogs.stats();
-  return c.json({ ...report, requestLogs: { backlog, dropped } }, report.status === 'ok' ? 200 : 503);
+  return c.json({ ...report, requestLogs: { backlog, dropped }, backup }, report.status === 'ok' ? 200 : 503);
 });

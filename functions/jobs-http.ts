@@ -3,8 +3,22 @@ import type { RunnerDeps, RunOutcome } from '../lib/jobs/runner.ts';
 import type { AppEnv, Services } from './context.ts';
 import { ApiError } from './errors.ts';
 
-export function runnerDeps(s: Services): RunnerDeps {
-  return { db: s.db, config: s.config, storage: s.storage, logger: s.logger, runtime: s.runtime, holder: s.instanceId };
+/** What background work needs from a process's services (a cluster primary has only these). */
+export type BackgroundServices = Pick<
+  Services,
+  'db' | 'config' | 'storage' | 'logger' | 'runtime' | 'instanceId' | 'startedAt' | 'scratchDatabase'
+>;
+
+export function runnerDeps(s: BackgroundServices): RunnerDeps {
+  return {
+    db: s.db,
+    config: s.config,
+    storage: s.storage,
+    logger: s.logger,
+    runtime: s.runtime,
+    holder: s.instanceId,
+    scratchDatabase: s.scratchDatabase,
+  };
 }
 
 /**

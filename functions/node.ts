@@ -9,20 +9,32 @@ import { pathToFileURL } from 'node:url';
 import { type ServerType, serve } from '@hono/node-server';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Pool } from 'pg';
+import { alertsConfigured, startAlertMonitor } from '../lib/alerts/monitor.ts';
 import { AuthUserCache } from '../lib/auth/user-cache.ts';
 import { type Config, parseConfigOrExit } from '../lib/config.ts';
 import { createDb, createPool, type Db } from '../lib/db/connection.ts';
 import { migrateOrThrow } from '../lib/db/migrate.ts';
 import { JOBS } from '../lib/jobs/registry.ts';
-import { startScheduler } from '../lib/jobs/scheduler.ts';
+import { nextRunAfter } from '../lib/jobs/schedule.ts';
+import { type Scheduler, startScheduler } from '../lib/jobs/scheduler.ts';
+import type { JobDefinition } from '../lib/jobs/types.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
+import { HttpMetrics } from '../lib/metrics/http-metrics.ts';
 import { RequestLogWriter } from '../lib/observability/request-log-writer.ts';
 import { rateLimiterFor } from '../lib/rate-limit.ts';
 import { createStorage } from '../lib/storage.ts';
+import { alertDeps } from './alert-deps.ts';
 import { createApp } from './app.ts';
+import {
+  type ClusterWorkerLink,
+  clusterWorkerLink,
+  clusterWorkerSlot,
+  runClusterPrimary,
+  workerCount,
+} from './cluster.ts';
 import type { AppEnv, Services } from './context.ts';
 import { hostMetricsFor } from './host-metrics.ts';
-import { runnerDeps } from './jobs-http.ts';
+import { type BackgroundServices, runnerDeps } from './jobs-http.ts';
 
 export type NodeServer = {
   url: string;
@@ -46,9 +58,10 @@ export function nodeServices(
   logDb: Db = db,
 ): { services: Services; drain(): Promise<void> } {
   const pending = new Set<Promise<unknown>>();
-  // The request log is written every 500 ms, and as soon as a batch of 500 is waiting: in its own
-  // turn of the event loop (setImmediate), never on the stack of the request that filled it. A
-  // failed flush keeps its rows; the failure is logged once until a flush succeeds again.
+  // The request log is written every REQUEST_LOG_FLUSH_INTERVAL_MS (500 ms), and as soon as a batch
+  // of 500 is waiting: in its own turn of the event loop (setImmediate), never on the stack of the
+  // request that filled it. A failed flush keeps its rows; the failure is logged once until a flush
+  // succeeds again.
   let lastFlushError: string | null = null;
   let flushQueued = false;
   const flushSoon = () => {
@@ -73,7 +86,7 @@ export function nodeServices(
         lastFlushError = error.message;
       },
     );
-  const timer = setInterval(flushLogs, 500);
+  const timer = setInterval(flushLogs, config.requestLogs.flushIntervalMs);
   timer.unref();
   const services: Services = {
     config,
@@ -82,11 +95,13 @@ export function nodeServices(
     rateLimiter: rateLimiterFor(config),
     authUsers: new AuthUserCache(config.authCacheTtlSeconds),
     requestLogs,
+    httpMetrics: new HttpMetrics(),
     logger,
     runtime: 'node',
     instanceId: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
     startedAt: Date.now(),
     assets: readPackageAsset,
+    scratchDatabase: async (source) => (await import('../local/scratch-database.ts')).nodeScratchDatabase(source),
     hostMetrics: hostMetricsFor(existsSync(config.dataDir) ? resolve(config.dataDir) : '/'),
     ...(pool
       ? {
@@ -141,8 +156,43 @@ async function readPackageAsset(name: string): Promise<Response | null> {
   }
 }
 
+/**
+ * The work a Node deployment runs once, beside HTTP: the in-process scheduler
+ * (ENABLE_SCHEDULED_TASKS) and the alert monitor (when an alert channel is set). In a cluster
+ * the primary runs it; otherwise the server process does.
+ */
+export function startBackgroundWork(s: BackgroundServices): {
+  scheduler: Scheduler | undefined;
+  stop(): Promise<void>;
+} {
+  const scheduler = s.config.jobs.scheduler ? startScheduler(runnerDeps(s), JOBS, s.logger) : undefined;
+  const monitor = alertsConfigured(s.config)
+    ? startAlertMonitor(alertDeps(s), s.config.alerts.checkIntervalMs)
+    : undefined;
+  return {
+    scheduler,
+    async stop() {
+      await Promise.all([scheduler?.stop(), monitor?.stop()]);
+    },
+  };
+}
+
+/** Next runs for the admin views of a cluster worker, whose primary runs the scheduler. */
+function scheduleView(jobs: readonly JobDefinition[]): NonNullable<Services['scheduler']> {
+  return {
+    nextRuns: () =>
+      Object.fromEntries(jobs.map((job) => [job.name, nextRunAfter(job.schedule, new Date())?.toISOString() ?? null])),
+  };
+}
+
+export type NodeServerOptions = {
+  logger?: Logger;
+  /** Set in a cluster worker: HTTP only, metrics gathered from every worker through the primary. */
+  clusterWorker?: ClusterWorkerLink;
+};
+
 /** Starts the bundle on Node: pool, optional migrations, storage, the HTTP server. */
-export async function startNodeServer(config: Config, options: { logger?: Logger } = {}): Promise<NodeServer> {
+export async function startNodeServer(config: Config, options: NodeServerOptions = {}): Promise<NodeServer> {
   const logger = options.logger ?? createLogger(config.logLevel, { runtime: 'node' });
   // A stack: each step is added in front, so teardown runs in reverse order of setup.
   const cleanup: (() => Promise<void> | void)[] = [];
@@ -186,12 +236,20 @@ export async function startNodeServer(config: Config, options: { logger?: Logger
     }
 
     const { services, drain } = nodeServices(config, db, logger, pool, logDb);
+    if (options.clusterWorker) {
+      // The primary runs the scheduler and the alert monitor; this worker serves HTTP only.
+      services.collectProcessMetrics = options.clusterWorker.attach(() => ({
+        http: services.httpMetrics.snapshot(),
+        requestLogs: services.requestLogs.stats(),
+      }));
+      if (config.jobs.scheduler) services.scheduler = scheduleView(JOBS);
+    }
     const app = createApp({ acquire: () => services });
     const server = await listen(app, config);
-    const scheduler = config.jobs.scheduler ? startScheduler(runnerDeps(services), JOBS, logger) : undefined;
-    if (scheduler) {
-      services.scheduler = scheduler;
-      cleanup.unshift(() => scheduler.stop());
+    if (!options.clusterWorker) {
+      const background = startBackgroundWork(services);
+      if (background.scheduler) services.scheduler = background.scheduler;
+      cleanup.unshift(() => background.stop());
     }
     const port = (server.address() as AddressInfo).port;
     const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
@@ -245,7 +303,11 @@ export function loadDotEnv(path = '.env'): void {
 }
 
 /** Exits cleanly on SIGTERM/SIGINT; a second signal exits at once. */
-export function onShutdownSignal(stop: () => Promise<void>, logger: Logger): void {
+export function onShutdownSignal(
+  stop: () => Promise<void>,
+  logger: Logger,
+  signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'],
+): void {
   let stopping = false;
   const handler = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -262,18 +324,35 @@ export function onShutdownSignal(stop: () => Promise<void>, logger: Logger): voi
       },
     );
   };
-  process.on('SIGTERM', handler);
-  process.on('SIGINT', handler);
+  for (const signal of signals) process.on(signal, handler);
 }
 
 async function main() {
   loadDotEnv();
   const config = parseConfigOrExit(process.env);
-  const logger = createLogger(config.logLevel, { runtime: 'node' });
+  const workers = workerCount(config.webConcurrency);
+  const worker = clusterWorkerSlot();
+  const logger = createLogger(config.logLevel, { runtime: 'node', ...(worker ? { worker } : {}) });
   try {
-    const server = await startNodeServer(config, { logger });
+    if (!worker && workers > 1) {
+      if (config.databaseUrl) {
+        return await runClusterPrimary(config, logger, workers, { startBackgroundWork, onShutdownSignal });
+      }
+      logger.warn('WEB_CONCURRENCY needs DATABASE_URL (the embedded Postgres serves one process): one process');
+    }
+    const server = await startNodeServer(config, {
+      logger,
+      ...(worker ? { clusterWorker: clusterWorkerLink(worker) } : {}),
+    });
     logger.info('listening', { url: server.url, health: `${server.url}/api/health` });
-    onShutdownSignal(() => server.close(), logger);
+    if (worker) {
+      // A terminal's Ctrl-C reaches every process of the group; a worker waits for the primary's
+      // SIGTERM instead, so a second signal cannot cut its log flush short.
+      process.on('SIGINT', () => {});
+      onShutdownSignal(() => server.close(), logger, ['SIGTERM']);
+    } else {
+      onShutdownSignal(() => server.close(), logger);
+    }
   } catch (error) {
     logger.error('failed to start', { error: error instanceof Error ? error.message : String(error) });
     process.exit(1);

@@ -1,13 +1,17 @@
+import { DOMParser, Node } from '@xmldom/xmldom';
+import { alertsConfigured, checkAlerts, createAlertMemory } from '../lib/alerts/monitor.ts';
 import { AuthUserCache } from '../lib/auth/user-cache.ts';
 import { type Config, ConfigError, parseConfig } from '../lib/config.ts';
 import { createDb, createPool } from '../lib/db/connection.ts';
-import { JOBS } from '../lib/jobs/registry.ts';
+import { JOBS, scheduledJobs } from '../lib/jobs/registry.ts';
 import { runJob } from '../lib/jobs/runner.ts';
 import { slotOf } from '../lib/jobs/schedule.ts';
 import { createLogger } from '../lib/logger.ts';
+import { HttpMetrics } from '../lib/metrics/http-metrics.ts';
 import { RequestLogWriter } from '../lib/observability/request-log-writer.ts';
 import { type RateLimiter, rateLimiterFor } from '../lib/rate-limit.ts';
 import { createStorage, type Storage } from '../lib/storage.ts';
+import { alertDeps } from './alert-deps.ts';
 import { createApp } from './app.ts';
 import type { ExecutionLike, Services, ServicesProvider } from './context.ts';
 import { runnerDeps } from './jobs-http.ts';
@@ -26,8 +30,14 @@ type IsolateState =
       rateLimiter: RateLimiter | null;
       authUsers: AuthUserCache;
       requestLogs: RequestLogWriter;
+      httpMetrics: HttpMetrics;
     }
   | { error: ConfigError };
+
+// The AWS SDK's browser build parses S3's XML answers (list calls, errors) with a DOMParser and
+// reads Node's node-type constants; workerd has neither.
+(globalThis as { DOMParser?: unknown }).DOMParser ??= DOMParser;
+(globalThis as { Node?: unknown }).Node ??= Node;
 
 // Config and the S3 client are per isolate (the env object is stable across requests);
 // database connections are per request, because Workers cannot share sockets between requests.
@@ -52,6 +62,7 @@ function isolateState(env: WorkerEnv): IsolateState {
         rateLimiter: rateLimiterFor(config),
         authUsers: new AuthUserCache(config.authCacheTtlSeconds),
         requestLogs: new RequestLogWriter(),
+        httpMetrics: new HttpMetrics(),
       };
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
@@ -64,6 +75,9 @@ function isolateState(env: WorkerEnv): IsolateState {
   return state;
 }
 
+/** This isolate's memory of an unreachable database (the one alert state that cannot be stored). */
+const alertMemory = createAlertMemory();
+
 /** Background work each request deferred, so its connection outlives it. */
 const requestWork = new WeakMap<Services, Promise<unknown>[]>();
 
@@ -73,7 +87,7 @@ const provider: ServicesProvider = {
     instanceId ??= `workerd:${crypto.randomUUID().slice(0, 8)}`;
     const state = isolateState(env as WorkerEnv);
     if ('error' in state) throw state.error;
-    const { config, storage, rateLimiter, authUsers, requestLogs } = state;
+    const { config, storage, rateLimiter, authUsers, requestLogs, httpMetrics } = state;
     const ctx = executionCtx();
     const deferred: Promise<unknown>[] = [];
     const logger = createLogger(config.logLevel, { runtime: 'workerd' });
@@ -91,6 +105,7 @@ const provider: ServicesProvider = {
       rateLimiter,
       authUsers,
       requestLogs,
+      httpMetrics,
       logger,
       runtime: 'workerd',
       instanceId,
@@ -135,9 +150,13 @@ export default {
     const services = await provider.acquire({ env, executionCtx: () => ctx });
     try {
       const scheduledFor = slotOf(new Date(controller.scheduledTime));
-      const due = JOBS.filter((job) => job.schedule === controller.cron);
+      const due = scheduledJobs(JOBS, services.config, services.logger).filter(
+        (job) => job.schedule === controller.cron,
+      );
       if (due.length === 0) services.logger.warn('no job has this cron schedule', { cron: controller.cron });
       await Promise.all(due.map((job) => runJob(runnerDeps(services), job, { kind: 'schedule', scheduledFor })));
+      // Workers have no timers between events: the alert rules are checked on every cron event.
+      if (alertsConfigured(services.config)) await checkAlerts(alertDeps(services), alertMemory);
     } finally {
       provider.release?.(services);
     }

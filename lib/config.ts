@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { DEFAULT_LOGIN_THROTTLE } from './auth/login-throttle.ts';
 import { DEFAULT_PBKDF2_ITERATIONS } from './auth/password.ts';
 import type { AuthPolicy } from './auth/service.ts';
+import { isSourceTable, type LeadColumns, parseLeadColumns } from './crm/leads-mapping.ts';
+import { isTimeZone } from './crm/time-zone.ts';
 import { type AddressRange, parseRange } from './net.ts';
 
 /** Environment variables arrive as strings (process.env, Workers vars, .env files). */
@@ -107,6 +109,15 @@ const url = (protocols: string[]) =>
       )
       .optional(),
   );
+
+const timeZone = z.preprocess(
+  emptyToUndefined,
+  z
+    .string()
+    .trim()
+    .default('UTC')
+    .refine(isTimeZone, 'expected an IANA time zone such as UTC, Asia/Kolkata or America/New_York'),
+);
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
@@ -244,7 +255,145 @@ const envSchema = z.object({
   ),
   DEPLOY_COMMIT: optionalString,
   DEPLOY_TIME: optionalString,
+
+  LEADS_MYSQL_URL: url(['mysql:', 'mariadb:']),
+  LEADS_MYSQL_TABLE: z.preprocess(
+    emptyToUndefined,
+    z.string().trim().default('leads').refine(isSourceTable, 'expected a table name, or database.table'),
+  ),
+  LEADS_MYSQL_COLUMNS: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .default('')
+      .transform((value, ctx) => {
+        try {
+          return parseLeadColumns(value);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: `${(error as Error).message} (e.g. external_id=lead_id,city=)` });
+          return z.NEVER;
+        }
+      }),
+  ),
+  LEADS_MYSQL_TIMEZONE: timeZone,
+  LEADS_SYNC_BATCH_SIZE: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number({ error: 'expected a number' }).int().min(1).max(50_000).default(5000),
+  ),
+  LEADS_SYNC_SETTLE_SECONDS: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number({ error: 'expected seconds' }).int().min(0).max(3600).default(60),
+  ),
+  ATTENDANCE_API_URL: url(['http:', 'https:']),
+  ATTENDANCE_API_KEY: optionalString,
+  ATTENDANCE_TIMEZONE: timeZone,
+  ATTENDANCE_PAGE_SIZE: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number({ error: 'expected a number' }).int().min(1).max(5000).default(500),
+  ),
+  SYNC_TIMEOUT_MS: positiveInt(15_000),
+  SYNC_MAX_ATTEMPTS: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number({ error: 'expected a number' }).int().min(1).max(10).default(4),
+  ),
+  REQUEST_LOG_FLUSH_INTERVAL_MS: positiveInt(500),
+  WEB_CONCURRENCY: z.preprocess(
+    emptyToUndefined,
+    z
+      .union([
+        z.literal('max'),
+        z.coerce.number({ error: 'expected a number of workers or "max"' }).int().min(1).max(256),
+      ])
+      .default(1),
+  ),
+  METRICS_TOKEN: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .refine((v) => v.length >= 16, 'must be at least 16 characters (openssl rand -base64 32)')
+      .optional(),
+  ),
+  TELEGRAM_BOT_TOKEN: optionalString,
+  TELEGRAM_API_BASE: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .refine((v) => /^https?:\/\/[^/]+/.test(v), 'expected a URL such as https://api.telegram.org')
+      .transform((v) => v.replace(/\/+$/, ''))
+      .default('https://api.telegram.org'),
+  ),
+  ALERT_WEBHOOK_URL: url(['http:', 'https:']),
+  ALERT_TELEGRAM_CHAT_ID: optionalString,
+  ALERT_AFTER_FAILURES: positiveInt(3),
+  ALERT_CHECK_INTERVAL: duration(60),
+  ALERT_BACKUP_MAX_AGE: duration(26 * 3600),
+
+  BACKUP_PREFIX: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, 'expected a key prefix such as backups or opsbase/backups')
+      .default('backups'),
+  ),
+  BACKUP_ENCRYPTION_KEY: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .transform((value, ctx) => {
+        const key = decodeBase64Key(value);
+        if (!key) {
+          ctx.addIssue({ code: 'custom', message: 'must be 32 bytes, base64 encoded (openssl rand -base64 32)' });
+          return z.NEVER;
+        }
+        return key;
+      })
+      .optional(),
+  ),
+  BACKUP_KEEP_DAYS: positiveInt(7),
+  BACKUP_KEEP_COUNT: positiveInt(3),
+  BACKUP_EXCLUDE_TABLES: z.preprocess(
+    (v) => (v === undefined ? 'request_logs' : v),
+    z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean),
+      )
+      .refine((tables) => tables.every((t) => /^[a-z_][a-z0-9_]*$/.test(t)), 'expected table names, comma separated'),
+  ),
+  BACKUP_GZIP_LEVEL: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number({ error: 'expected a gzip level 1-9' }).int().min(1).max(9).default(1),
+  ),
+  BACKUP_PART_SIZE: byteSize(8 * 1024 * 1024).refine(
+    (n) => n >= 5 * 1024 * 1024,
+    'must be at least 5mb (the S3 minimum part size)',
+  ),
+  BACKUP_DRILL_DATABASE_URL: url(['postgres:', 'postgresql:']),
+  TELEGRAM_WEBHOOK_URL: url(['https:', 'http:']),
+  TELEGRAM_WEBHOOK_SECRET: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{16,256}$/, '16-256 characters of A-Z, a-z, 0-9, _ and - (openssl rand -hex 32)')
+      .optional(),
+  ),
+  RESERVATION_TTL: duration(24 * 3600),
+  UPLOAD_URL_TTL: duration(300),
 });
+
+/** 32 bytes from standard or url-safe base64, or undefined. */
+function decodeBase64Key(value: string): Uint8Array | undefined {
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(value)) return undefined;
+  const binary = atob(value.replaceAll('-', '+').replaceAll('_', '/'));
+  if (binary.length !== 32) return undefined;
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+}
 
 /** Every variable the schema reads, for checks that .env.example documents them all. */
 export const CONFIG_VARIABLES = Object.keys(envSchema.shape) as (keyof typeof envSchema.shape)[];
@@ -290,6 +439,8 @@ export type Config = {
     /** Path prefixes not logged (REQUEST_LOG_EXCLUDE; default /api/health; empty logs everything). */
     exclude: string[];
     retentionDays: number;
+    /** How often a Node process writes its buffered request logs. */
+    flushIntervalMs: number;
   };
   /** Seconds a user's role/active state is remembered per process (AUTH_CACHE_TTL). */
   authCacheTtlSeconds: number;
@@ -297,9 +448,80 @@ export type Config = {
   rateLimit: { limit: number; windowSeconds: number };
   trustedProxies: AddressRange[];
   corsOrigins: string[];
+  /** The CRM's two sync sources (leads from MySQL/MariaDB, attendance from the device API). */
+  crm: CrmConfig;
+  /** Node HTTP worker processes (node:cluster); 'max' means one per CPU core. 1 = no cluster. */
+  webConcurrency: number | 'max';
+  /** Bearer token of GET /metrics; undefined answers 503 there. */
+  metricsToken: string | undefined;
+  telegram: {
+    /** undefined: the bot sends nothing (alerts, vending replies and notifications are skipped, and say so). */
+    botToken: string | undefined;
+    /** The Bot API's base URL (https://api.telegram.org; a local fake in tests). */
+    apiBase: string;
+    /** Public URL of POST /api/telegram/webhook, for `opsbase telegram set-webhook`. */
+    webhookUrl: string | undefined;
+    /** undefined: POST /api/telegram/webhook answers 503 rather than taking unauthenticated updates. */
+    webhookSecret: string | undefined;
+  };
+  alerts: {
+    webhookUrl: string | undefined;
+    telegramChatId: string | undefined;
+    /** A job alerts when its last this-many finished runs all failed. */
+    afterFailures: number;
+    checkIntervalMs: number;
+    /** The newest complete backup may be this old before it alerts (with object storage set). */
+    backupMaxAgeMs: number;
+  };
+  backup: BackupSettings;
+  vending: {
+    /** How long a reservation holds stock when the request names no expiry. */
+    reservationTtlSeconds: number;
+    /** Lifetime of the signed URL GET /api/uploads/:id redirects to. */
+    uploadUrlTtlSeconds: number;
+  };
 };
 
-const SECRET_NAME = /SECRET|PASSWORD|TOKEN|KEY|DATABASE_URL/;
+export type BackupSettings = {
+  /** Key prefix in S3_BUCKET under which every backup lives (BACKUP_PREFIX). */
+  prefix: string;
+  /** AES-256-GCM key (BACKUP_ENCRYPTION_KEY, 32 bytes); undefined = backups are not encrypted. */
+  encryptionKey: Uint8Array | undefined;
+  keepDays: number;
+  keepCount: number;
+  excludeTables: string[];
+  gzipLevel: number;
+  /** Multipart part size in bytes (memory per upload is about two parts). */
+  partSize: number;
+  /** Where `verify --drill` restores to; undefined = a scratch database it creates and drops. */
+  drillDatabaseUrl: string | undefined;
+};
+
+export type CrmConfig = {
+  leads: {
+    /** undefined: the leads sync is not configured. */
+    mysqlUrl: string | undefined;
+    table: string;
+    columns: LeadColumns;
+    /** Zone of the source's DATETIME values (TIMESTAMP columns arrive in UTC). */
+    timeZone: string;
+    batchSize: number;
+    /** Rows changed less than this long ago (by the source's clock) wait for the next run. */
+    settleSeconds: number;
+  };
+  attendance: {
+    /** undefined: the attendance sync is not configured. */
+    apiUrl: string | undefined;
+    apiKey: string | undefined;
+    /** Zone of the device's wall-clock punch times. */
+    timeZone: string;
+    pageSize: number;
+  };
+  /** Each source request's budget, and how many tries a transient failure gets. */
+  sync: { timeoutMs: number; maxAttempts: number };
+};
+
+const SECRET_NAME = /SECRET|PASSWORD|TOKEN|KEY|DATABASE_URL|MYSQL_URL/;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -338,6 +560,9 @@ export function parseConfig(env: RawEnv): Config {
       variable: e.S3_ACCESS_KEY_ID ? 'S3_SECRET_ACCESS_KEY' : 'S3_ACCESS_KEY_ID',
       message: 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together',
     });
+  }
+  if (e.ALERT_TELEGRAM_CHAT_ID && !e.TELEGRAM_BOT_TOKEN) {
+    problems.push({ variable: 'TELEGRAM_BOT_TOKEN', message: 'required when ALERT_TELEGRAM_CHAT_ID is set' });
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -389,11 +614,58 @@ export function parseConfig(env: RawEnv): Config {
       scheduler: scheduler.data ?? false,
       cronLogRetentionDays: e.CRON_LOG_RETENTION_DAYS,
     },
-    requestLogs: { exclude: e.REQUEST_LOG_EXCLUDE, retentionDays: e.REQUEST_LOG_RETENTION_DAYS },
+    requestLogs: {
+      exclude: e.REQUEST_LOG_EXCLUDE,
+      retentionDays: e.REQUEST_LOG_RETENTION_DAYS,
+      flushIntervalMs: e.REQUEST_LOG_FLUSH_INTERVAL_MS,
+    },
     authCacheTtlSeconds: e.AUTH_CACHE_TTL,
     rateLimit: { limit: e.THROTTLE_LIMIT, windowSeconds: e.THROTTLE_TTL },
     trustedProxies: e.TRUSTED_PROXIES,
     corsOrigins: e.CORS_ORIGIN,
+    crm: {
+      leads: {
+        mysqlUrl: e.LEADS_MYSQL_URL,
+        table: e.LEADS_MYSQL_TABLE,
+        columns: e.LEADS_MYSQL_COLUMNS,
+        timeZone: e.LEADS_MYSQL_TIMEZONE,
+        batchSize: e.LEADS_SYNC_BATCH_SIZE,
+        settleSeconds: e.LEADS_SYNC_SETTLE_SECONDS,
+      },
+      attendance: {
+        apiUrl: e.ATTENDANCE_API_URL,
+        apiKey: e.ATTENDANCE_API_KEY,
+        timeZone: e.ATTENDANCE_TIMEZONE,
+        pageSize: e.ATTENDANCE_PAGE_SIZE,
+      },
+      sync: { timeoutMs: e.SYNC_TIMEOUT_MS, maxAttempts: e.SYNC_MAX_ATTEMPTS },
+    },
+    webConcurrency: e.WEB_CONCURRENCY,
+    metricsToken: e.METRICS_TOKEN,
+    telegram: {
+      botToken: e.TELEGRAM_BOT_TOKEN,
+      apiBase: e.TELEGRAM_API_BASE,
+      webhookUrl: e.TELEGRAM_WEBHOOK_URL,
+      webhookSecret: e.TELEGRAM_WEBHOOK_SECRET,
+    },
+    alerts: {
+      webhookUrl: e.ALERT_WEBHOOK_URL,
+      telegramChatId: e.ALERT_TELEGRAM_CHAT_ID,
+      afterFailures: e.ALERT_AFTER_FAILURES,
+      checkIntervalMs: e.ALERT_CHECK_INTERVAL * 1000,
+      backupMaxAgeMs: e.ALERT_BACKUP_MAX_AGE * 1000,
+    },
+    backup: {
+      prefix: e.BACKUP_PREFIX,
+      encryptionKey: e.BACKUP_ENCRYPTION_KEY,
+      keepDays: e.BACKUP_KEEP_DAYS,
+      keepCount: e.BACKUP_KEEP_COUNT,
+      excludeTables: e.BACKUP_EXCLUDE_TABLES,
+      gzipLevel: e.BACKUP_GZIP_LEVEL,
+      partSize: e.BACKUP_PART_SIZE,
+      drillDatabaseUrl: e.BACKUP_DRILL_DATABASE_URL,
+    },
+    vending: { reservationTtlSeconds: e.RESERVATION_TTL, uploadUrlTtlSeconds: e.UPLOAD_URL_TTL },
   };
 }
 

@@ -16,7 +16,8 @@ export class DependencyUnavailableError extends Error {
   }
 }
 
-const NETWORK_CODES = new Set([
+/** Socket error codes that mean "cannot reach the server right now". */
+export const NETWORK_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
   'ETIMEDOUT',
@@ -40,4 +41,9 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return /Connection terminated|timeout exceeded when trying to connect|Connection ended unexpectedly|connect ECONNREFUSED|Client has encountered a connection error|proxy request failed|Network connection lost/i.test(
     error.message,
   );
+}
+
+/** Content that is not of an accepted type (e.g. an upload whose bytes are not an image or PDF). */
+export class UnsupportedMediaTypeError extends Error {
+  override name = 'UnsupportedMediaTypeError';
 }

@@ -59,3 +59,15 @@ export type Page<T> = { items: T[]; nextCursor: string | null };
 export function olderThanCursor(atColumn: string, idColumn: string, at: Date, id: number | string) {
   return sql<boolean>`${sql.ref(atColumn)} <= ${at} and (${sql.ref(atColumn)}, ${sql.ref(idColumn)}) < (${at}, ${id})`;
 }
+
+/** A page from `limit + 1` fetched rows: the first `limit`, and a cursor when there was one more. */
+export function pageOf<Row, Item>(
+  rows: readonly Row[],
+  limit: number,
+  toItem: (row: Row) => Item,
+  cursorKey: (row: Row) => readonly (string | number)[],
+): Page<Item> {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return { items: items.map(toItem), nextCursor: rows.length > limit && last ? encodeCursor(cursorKey(last)) : null };
+}

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { keepProtocolBatchesWhole } from './pglite-queue.ts';
 
 export type EmbeddedPostgres = {
   /** A postgres:// URL any client (pg, psql, wrangler dev) can use. */
@@ -24,6 +25,7 @@ export async function startEmbeddedPostgres(options: {
   mkdirSync(options.dataDir, { recursive: true });
   const db = await PGlite.create(options.dataDir);
   const server = new PGLiteSocketServer({ db, host, port: options.port, maxConnections: options.maxConnections ?? 32 });
+  keepProtocolBatchesWhole(server);
   try {
     await server.start();
   } catch (error) {

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import S3rver from 's3rver';
+import { multipartExtensions } from './s3rver-multipart.ts';
 
 export type EmbeddedS3 = { endpoint: string; port: number; bucket: string; stop(): Promise<void> };
 
@@ -26,6 +27,8 @@ export async function startEmbeddedS3(options: {
     silent: true,
     configureBuckets: [{ name: options.bucket, configs: [] }],
   });
+  // Before s3rver's router (after its request logger): AbortMultipartUpload and ListMultipartUploads.
+  server.middleware.splice(1, 0, multipartExtensions(options.directory));
   let info: { port: number };
   try {
     info = (await server.run()) as unknown as { port: number };

@@ -12,5 +12,7 @@ declare module 's3rver' {
     constructor(options: Options);
     run(): Promise<{ address: string; port: number; family: string }>;
     close(): Promise<void>;
+    /** Koa's middleware stack (S3rver extends Koa); composed when the server starts. */
+    middleware: unknown[];
   }
 }

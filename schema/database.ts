@@ -1,4 +1,4 @@
-import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 
 /** Instance-wide key/value settings (e.g. when the local stack first seeded its admin). */
 export interface AppSettingsTable {
@@ -106,6 +106,80 @@ export interface RequestLogMinutesTable {
   buckets: number[];
 }
 
+/** Where a sync source's next incremental read starts (one row per source). */
+export interface SyncCursorsTable {
+  source: string;
+  cursor: unknown;
+  updated_at: Generated<Date>;
+}
+
+export interface LeadsTable {
+  id: Generated<string>;
+  external_id: string;
+  name: string | null;
+  phone: string | null;
+  email: string | null;
+  city: string | null;
+  source: string | null;
+  status: Generated<string>;
+  assigned_to: string | null;
+  source_assignee: string | null;
+  notes: string | null;
+  created_at: Date;
+  updated_at: Date;
+  source_updated_at: Date | null;
+  edited_at: Date | null;
+  synced_at: Date | null;
+}
+export type Lead = Selectable<LeadsTable>;
+
+export type PunchDirection = 'in' | 'out';
+
+export interface AttendanceTable {
+  id: Generated<number>;
+  employee_code: string;
+  employee_name: string | null;
+  punched_at: Date;
+  direction: PunchDirection;
+  device_id: Generated<string>;
+  external_id: string | null;
+  synced_at: Generated<Date>;
+}
+export type Punch = Selectable<AttendanceTable>;
+export interface AlertIncidentsTable {
+  id: Generated<number>;
+  key: string;
+  rule: string;
+  summary: string;
+  details: ColumnType<Record<string, unknown>, string | undefined, string>;
+  opened_at: Generated<Date>;
+  resolved_at: Date | null;
+  open_notified_at: Date | null;
+  resolve_notified_at: Date | null;
+  notify_error: string | null;
+}
+export type AlertIncident = Selectable<AlertIncidentsTable>;
+export type BackupStatus = 'running' | 'complete' | 'failed';
+export type BackupTrigger = 'job' | 'cli' | 'api';
+
+/** The index of backups this database made (the manifests in object storage are the source of truth). */
+export interface BackupsTable {
+  id: string;
+  status: BackupStatus;
+  trigger: BackupTrigger;
+  holder: string;
+  started_at: Generated<Date>;
+  finished_at: Date | null;
+  bytes: number | null;
+  tables: number | null;
+  rows: number | null;
+  encrypted: Generated<boolean>;
+  error: string | null;
+  verified_at: Date | null;
+  verify_ok: boolean | null;
+  verify_message: string | null;
+}
+export type BackupRow = Selectable<BackupsTable>;
 /** request_log_minutes summed over routes: what the charts read. */
 export interface RequestLogMinuteTotalsTable {
   minute: Date;
@@ -127,6 +201,121 @@ export interface RequestLogErrorHoursTable {
   last_seen: Date;
   samples: string[];
 }
+// Vending (migrations/2026_11_27_0007_vending.ts)
+
+export interface LocationsTable {
+  id: Generated<string>;
+  code: string;
+  name: string;
+  address: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+export type Location = Selectable<LocationsTable>;
+
+/** The product catalog. */
+export interface NomenclatureTable {
+  id: Generated<string>;
+  sku: string;
+  name: string;
+  category: string | null;
+  unit: Generated<string>;
+  /** numeric(12,2): an exact decimal string. */
+  price: string | null;
+  is_active: Generated<boolean>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+export type Product = Selectable<NomenclatureTable>;
+
+export type MachineStatus = 'active' | 'maintenance' | 'offline' | 'retired';
+
+export interface MachinesTable {
+  id: Generated<string>;
+  code: string;
+  name: string;
+  location_id: string | null;
+  status: Generated<MachineStatus>;
+  last_serviced_at: Date | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+export type Machine = Selectable<MachinesTable>;
+
+export type TaskType = 'refill' | 'collection' | 'maintenance';
+export type TaskStatus = 'pending' | 'assigned' | 'overdue' | 'completed' | 'cancelled';
+
+export interface TasksTable {
+  id: Generated<string>;
+  number: Generated<number>;
+  machine_id: string;
+  type: TaskType;
+  status: Generated<TaskStatus>;
+  assigned_to: string | null;
+  due_at: Date;
+  completed_at: Date | null;
+  completed_by: string | null;
+  cancelled_at: Date | null;
+  notes: string | null;
+  overdue_notified_at: Date | null;
+  created_by: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+export type Task = Selectable<TasksTable>;
+
+export type ReservationStatus = 'active' | 'released' | 'expired';
+
+export interface InventoryReservationsTable {
+  id: Generated<string>;
+  task_id: string;
+  product_id: string;
+  quantity: number;
+  status: Generated<ReservationStatus>;
+  expires_at: Date;
+  released_at: Date | null;
+  created_at: Generated<Date>;
+}
+export type InventoryReservation = Selectable<InventoryReservationsTable>;
+
+export interface OperatorRatingsTable {
+  id: Generated<number>;
+  operator_id: string;
+  /** The day scored, 'YYYY-MM-DD' (UTC). */
+  period: string;
+  /** numeric(5,2) as an exact decimal string. */
+  score: string;
+  tasks_done: number;
+  tasks_on_time: number;
+  tasks_overdue: number;
+  tasks_missed: number;
+  computed_at: Generated<Date>;
+  created_at: Generated<Date>;
+}
+export type OperatorRating = Selectable<OperatorRatingsTable>;
+
+export interface TelegramLinksTable {
+  user_id: string;
+  chat_id: number | null;
+  username: string | null;
+  link_code_hash: string | null;
+  link_code_expires_at: Date | null;
+  linked_at: Date | null;
+  created_at: Generated<Date>;
+}
+
+export interface UploadsTable {
+  id: Generated<string>;
+  task_id: string;
+  object_key: string;
+  content_type: string;
+  size_bytes: number;
+  sha256: string;
+  original_name: string | null;
+  uploaded_by: string | null;
+  created_at: Generated<Date>;
+}
+export type Upload = Selectable<UploadsTable>;
 
 /** Every table Opsbase owns, as Kysely sees it. */
 export interface Database {
@@ -139,6 +328,19 @@ export interface Database {
   job_locks: JobLocksTable;
   request_logs: RequestLogsTable;
   request_log_minutes: RequestLogMinutesTable;
+  sync_cursors: SyncCursorsTable;
+  leads: LeadsTable;
+  attendance: AttendanceTable;
+  alert_incidents: AlertIncidentsTable;
+  backups: BackupsTable;
   request_log_minute_totals: RequestLogMinuteTotalsTable;
   request_log_error_hours: RequestLogErrorHoursTable;
+  locations: LocationsTable;
+  nomenclature: NomenclatureTable;
+  machines: MachinesTable;
+  tasks: TasksTable;
+  inventory_reservations: InventoryReservationsTable;
+  operator_ratings: OperatorRatingsTable;
+  telegram_links: TelegramLinksTable;
+  uploads: UploadsTable;
 }

@@ -134,6 +134,16 @@ describe('docker-compose.dev.yml', () => {
     expect(mounts.some((m) => /^\.\/local\/mariadb-init:\/docker-entrypoint-initdb\.d(:ro)?$/.test(m))).toBe(true);
     expect(existsSync(join(ROOT, 'local/mariadb-init'))).toBe(true);
   });
+
+  it('loads local/leads-source.sql on first start (mounted, and run by a mariadb-init script)', () => {
+    const mounts = (mariadb.volumes ?? []).filter((v): v is string => typeof v === 'string');
+    const mount = mounts.find((m) => m.startsWith('./local/leads-source.sql:'));
+    expect(mount).toBeDefined();
+    const target = mount?.split(':')[1] ?? '';
+    const script = readFileSync(join(ROOT, 'local/mariadb-init/10-leads-source.sh'), 'utf8');
+    expect(script).toContain(`docker_process_sql < ${target}`);
+    expect(readFileSync(join(ROOT, 'local/leads-source.sql'), 'utf8')).toMatch(/CREATE TABLE IF NOT EXISTS leads \(/);
+  });
 });
 
 describe('the docker-compose.dev.yml block of .env.example matches the compose file', () => {

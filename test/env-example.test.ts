@@ -13,11 +13,18 @@ const READ_ELSEWHERE: Record<string, string> = {
   ADMIN_EMAIL: 'npm run dev (local/dev.ts): the first admin',
   ADMIN_PASSWORD: 'npm run dev (local/dev.ts): the first admin',
   WORKER_PORT: 'npm run dev:worker (local/dev-worker.ts)',
-  LEADS_MYSQL_URL: 'the leads sync, whose issue adds it to the config',
   DEV_PG_PORT: 'docker compose (docker-compose.dev.yml host port)',
   DEV_S3_PORT: 'docker compose (docker-compose.dev.yml host port)',
   DEV_S3_CONSOLE_PORT: 'docker compose (docker-compose.dev.yml host port)',
   DEV_MYSQL_PORT: 'docker compose (docker-compose.dev.yml host port)',
+  POSTGRES_USER: 'docker compose (docker-compose.yml postgres service)',
+  POSTGRES_DB: 'docker compose (docker-compose.yml postgres service)',
+  POSTGRES_PASSWORD: 'docker compose (docker-compose.yml postgres service)',
+  POSTGRES_PORT: 'docker compose (docker-compose.yml host port)',
+  MINIO_PORT: 'docker compose (docker-compose.yml host port)',
+  MINIO_CONSOLE_PORT: 'docker compose (docker-compose.yml host port)',
+  UPTIME_KUMA_PORT: 'docker compose (docker-compose.yml host port)',
+  COMPOSE_PROFILES: 'docker compose (docker-compose.yml: the minio profile)',
 };
 
 const text = readFileSync(join(ROOT, '.env.example'), 'utf8');
@@ -29,13 +36,17 @@ const active = parseEnv(text) as Record<string, string>;
 const ASSIGNMENT = /^(#\s?)?([A-Z][A-Z0-9_]*)=(.*)$/;
 const blockStart = lines.indexOf('# >>> docker-compose.dev.yml');
 const blockEnd = lines.indexOf('# <<< docker-compose.dev.yml');
+const productionStart = lines.indexOf('# >>> docker-compose.yml');
+const productionEnd = lines.indexOf('# <<< docker-compose.yml');
 
 /** Every `NAME=value` line, active or commented out, with where it sits. */
 const assignments = lines.flatMap((line, index) => {
   const match = ASSIGNMENT.exec(line);
   if (!match) return [];
   const [, hash, name = '', value = ''] = match;
-  return [{ name, value, commented: Boolean(hash), inComposeBlock: index > blockStart && index < blockEnd }];
+  // Both compose blocks show values for their compose file, not the config's defaults.
+  const inComposeBlock = (index > blockStart && index < blockEnd) || (index > productionStart && index < productionEnd);
+  return [{ name, value, commented: Boolean(hash), inComposeBlock }];
 });
 const assigned = new Set(assignments.map((a) => a.name));
 

@@ -20,8 +20,11 @@ export type TsChild = {
  * (not shown) so a child that fails to start can say why; it is always drained so a chatty
  * child never blocks on a full pipe.
  */
-export function spawnTsChild(entry: string, options: { env: NodeJS.ProcessEnv; ipc?: boolean }): TsChild {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+export function spawnTsChild(
+  entry: string,
+  options: { env: NodeJS.ProcessEnv; ipc?: boolean; args?: string[] },
+): TsChild {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...(options.args ?? [])], {
     cwd: ROOT,
     env: options.env,
     stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],

@@ -11,3 +11,14 @@ export function median(samples: number[]): number {
   const middle = sorted.length / 2;
   return Number.isInteger(middle) ? (sorted[middle - 1]! + sorted[middle]!) / 2 : sorted[Math.floor(middle)]!;
 }
+
+/** Runs `work` `runs` times one after another; the durations in ms, sorted ascending. */
+export async function timeMany(runs: number, work: () => Promise<unknown>): Promise<Float64Array> {
+  const samples = new Float64Array(runs);
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now();
+    await work();
+    samples[i] = performance.now() - started;
+  }
+  return samples.sort();
+}

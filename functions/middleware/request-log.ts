@@ -3,27 +3,32 @@ import { routePath } from 'hono/route';
 import type { AppEnv } from '../context.ts';
 
 /**
- * Records every /api request (but REQUEST_LOG_EXCLUDE) in the request-log buffer after the
- * response is ready: the route template, status, duration, user, client IP, request id and the
- * error code and message. Writing happens elsewhere; this only appends to memory.
+ * Counts every request in the process's HTTP metrics, and records every /api request (but
+ * REQUEST_LOG_EXCLUDE) in the request-log buffer after the response is ready: the route
+ * template, status, duration, user, client IP, request id and the error code and message.
+ * Writing happens elsewhere; this only appends to memory.
  */
 export function requestLog(): MiddlewareHandler<AppEnv> {
   return async function requestLog(c, next) {
     const started = performance.now();
     await next();
     const path = c.req.path;
-    const { config, requestLogs, runtime, db, defer, logger } = c.var.services;
+    const { config, requestLogs, runtime, db, defer, logger, httpMetrics } = c.var.services;
+    const durationMs = performance.now() - started;
+    const matched = routePath(c, -1);
+    // A wildcard is a middleware's pattern: no route matched the request.
+    const route = matched.endsWith('*') ? null : matched;
+    // Every request counts in GET /metrics but the scrape itself.
+    if (path !== '/metrics') httpMetrics.observe(c.req.method, route, c.res.status, durationMs);
     if (!path.startsWith('/api/') || config.requestLogs.exclude.some((prefix) => path.startsWith(prefix))) return;
-    const route = routePath(c, -1);
     const error = c.var.loggedError;
     requestLogs.add({
       createdAt: new Date(),
       method: c.req.method,
       path: path.slice(0, 2000),
-      // A wildcard is a middleware's pattern: no route matched the request.
-      route: route.endsWith('*') ? null : route,
+      route,
       status: c.res.status,
-      durationMs: Math.round((performance.now() - started) * 100) / 100,
+      durationMs: Math.round(durationMs * 100) / 100,
       userId: c.var.auth?.userId ?? null,
       ip: c.var.clientIp ?? null,
       requestId: c.var.requestId ?? null,

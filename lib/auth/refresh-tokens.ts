@@ -77,6 +77,30 @@ export async function rotateRefreshToken(
   return { userId: outcome.userId, issued: outcome.issued };
 }
 
+/**
+ * Checks a refresh token without spending it (the dashboard's session cookie): it must exist, be
+ * unexpired and unrevoked. A rotated-out token coming back is treated as in rotateRefreshToken:
+ * its family is revoked.
+ */
+export async function checkRefreshToken(
+  db: Db,
+  presented: string,
+): Promise<{ userId: string; familyId: string; expiresAt: Date }> {
+  const row = await db
+    .selectFrom('refresh_tokens')
+    .select(['user_id', 'family_id', 'expires_at', 'revoked_at', 'replaced_by'])
+    .where('token_hash', '=', await hashToken(presented))
+    .executeTakeFirst();
+  if (!row) throw new RefreshTokenError('invalid');
+  if (row.revoked_at) {
+    if (!row.replaced_by) throw new RefreshTokenError('revoked');
+    await revokeFamilyIn(db, row.family_id);
+    throw new RefreshTokenError('reused');
+  }
+  if (row.expires_at.getTime() <= Date.now()) throw new RefreshTokenError('expired');
+  return { userId: row.user_id, familyId: row.family_id, expiresAt: row.expires_at };
+}
+
 /** Logout: revokes the family of the presented token. Unknown tokens are ignored (logout is idempotent). */
 export async function revokeFamilyOf(db: Db, presented: string): Promise<{ userId: string } | null> {
   const row = await db

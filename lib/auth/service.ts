@@ -4,6 +4,7 @@ import { findUserByEmail, findUserById, normalizeEmail, type PublicUser, recordL
 import { countLoginAttempt, type LoginThrottlePolicy, recordLoginSuccess } from './login-throttle.ts';
 import { decoyHash, hashPassword, type PasswordPolicy, verifyPassword } from './password.ts';
 import {
+  checkRefreshToken,
   issueRefreshToken,
   RefreshTokenError,
   revokeAllForUser,
@@ -90,6 +91,32 @@ export async function refreshSession(db: Db, policy: AuthPolicy, refreshToken: s
     throw new RefreshTokenError('revoked');
   }
   return sessionFor(policy, user, issued.token);
+}
+
+/**
+ * A new access token for a live refresh token, without rotating it: for a client that holds the
+ * refresh token where several requests may present it at once (the dashboard's cookie), so
+ * rotation's reuse detection would end the session on a race. The session still ends when the
+ * refresh token expires or its family is revoked (logout, password change, deactivation).
+ */
+export async function resumeSession(
+  db: Db,
+  policy: AuthPolicy,
+  refreshToken: string,
+): Promise<{ accessToken: string; expiresIn: number; refreshExpiresAt: Date; user: PublicUser }> {
+  const { userId, expiresAt } = await checkRefreshToken(db, refreshToken);
+  const user = await findUserById(db, userId);
+  if (!user?.is_active) {
+    await revokeAllForUser(db, userId);
+    throw new RefreshTokenError('revoked');
+  }
+  const accessToken = await signAccessToken(policy.tokens, { userId: user.id, role: user.role });
+  return {
+    accessToken,
+    expiresIn: policy.tokens.accessTtlSeconds,
+    refreshExpiresAt: expiresAt,
+    user: toPublicUser(user),
+  };
 }
 
 /** Revokes the refresh token's whole family. Idempotent. */

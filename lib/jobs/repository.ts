@@ -236,3 +236,35 @@ export async function deleteRunsBefore(db: Db, cutoff: Date, batchSize: number, 
     if (deleted < batchSize) return total;
   }
 }
+
+export type FinishedRun = { status: 'success' | 'error'; error: string | null; startedAt: Date };
+
+/** Each job's newest `perJob` finished runs (success or error), newest first. */
+export async function recentFinishedRuns(db: Db, perJob: number): Promise<Map<string, FinishedRun[]>> {
+  const rows = await db
+    .selectFrom((eb) =>
+      eb
+        .selectFrom('cron_job_logs')
+        .select([
+          'job_name',
+          'status',
+          'error',
+          'started_at',
+          sql<number>`row_number() over (partition by job_name order by started_at desc, id desc)`.as('position'),
+        ])
+        .where('status', 'in', ['success', 'error'])
+        .as('ranked'),
+    )
+    .selectAll()
+    .where('position', '<=', perJob)
+    .orderBy('job_name')
+    .orderBy('position')
+    .execute();
+  const out = new Map<string, FinishedRun[]>();
+  for (const row of rows) {
+    const runs = out.get(row.job_name) ?? [];
+    runs.push({ status: row.status as FinishedRun['status'], error: row.error, startedAt: row.started_at });
+    out.set(row.job_name, runs);
+  }
+  return out;
+}

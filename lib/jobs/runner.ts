@@ -1,3 +1,4 @@
+import type { ScratchFactory } from '../backup/drill.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/connection.ts';
 import type { Logger } from '../logger.ts';
@@ -13,6 +14,8 @@ export type RunnerDeps = {
   runtime: string;
   /** Who holds the lease while running: host, process and a random part. */
   holder: string;
+  /** Passed on to jobs (restore drills of the embedded PGlite). */
+  scratchDatabase?: ScratchFactory;
 };
 
 /**
@@ -78,6 +81,7 @@ export async function runJob(deps: RunnerDeps, job: JobDefinition, trigger: Trig
           logger: logger.child({ job: job.name }),
           signal: controller.signal,
           options: trigger.options ?? {},
+          scratchDatabase: deps.scratchDatabase,
         }),
         job.timeoutMs,
         controller,

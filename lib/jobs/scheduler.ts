@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
 import type { Logger } from '../logger.ts';
+import { scheduledJobs } from './registry.ts';
 import { type RunnerDeps, runJob } from './runner.ts';
 import { slotOf } from './schedule.ts';
 import type { JobDefinition } from './types.ts';
@@ -15,8 +16,9 @@ export type Scheduler = {
  * The in-process scheduler (Node, ENABLE_SCHEDULED_TASKS). Every replica may run one: each fire
  * goes through the runner with its minute-aligned slot, so a slot runs once across replicas.
  */
-export function startScheduler(deps: RunnerDeps, jobs: readonly JobDefinition[], logger: Logger): Scheduler {
+export function startScheduler(deps: RunnerDeps, allJobs: readonly JobDefinition[], logger: Logger): Scheduler {
   const running = new Set<Promise<unknown>>();
+  const jobs = scheduledJobs(allJobs, deps.config, logger);
   const crons = jobs.map(
     (job) =>
       new Cron(job.schedule, { timezone: 'UTC', protect: true }, (self: Cron) => {

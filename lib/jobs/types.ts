@@ -1,4 +1,5 @@
 import type { JobTrigger } from '../../schema/database.ts';
+import type { ScratchFactory } from '../backup/drill.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/connection.ts';
 import type { Logger } from '../logger.ts';
@@ -13,6 +14,8 @@ export type JobContext = {
   signal: AbortSignal;
   /** Options a manual run passes (e.g. `--full` for a resync). */
   options: Record<string, unknown>;
+  /** Where a restore drill may restore to when the server cannot make a scratch database (embedded PGlite). */
+  scratchDatabase?: ScratchFactory;
 };
 
 export type JobResult = { recordsProcessed: number; message: string };
@@ -25,6 +28,11 @@ export type JobDefinition = {
   description: string;
   /** Other names the HTTP trigger accepts (the deployment plan's /api/cron/leads, ...). */
   aliases?: string[];
+  /**
+   * Why the job cannot run under this configuration (its source is not set), or null. Schedulers
+   * leave such a job out; a manual or HTTP trigger still runs it and records the reason as its error.
+   */
+  unconfigured?(config: Config): string | null;
   handler(ctx: JobContext): Promise<JobResult>;
 };
 

@@ -137,6 +137,7 @@ export class RequestLogWriter {
 }
 
 /** What Postgres text cannot hold: NUL, and UTF-16 surrogates without their pair. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what must be found
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 const TEXT_FIELDS = ['method', 'path', 'route', 'ip', 'requestId', 'errorCode', 'errorMessage'] as const;
 

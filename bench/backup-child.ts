@@ -1,0 +1,29 @@
+// One backup or restore in a process of its own, so the bench can read its peak RSS. Prints one
+// JSON line: { id, ms, maxRssMb }.
+import { createBackup } from '../lib/backup/create.ts';
+import { restoreBackup } from '../lib/backup/restore.ts';
+import { parseConfig } from '../lib/config.ts';
+import { createDb, createPool } from '../lib/db/connection.ts';
+import { createLogger } from '../lib/logger.ts';
+import { createStorage } from '../lib/storage.ts';
+
+const [command, id] = process.argv.slice(2);
+const config = parseConfig({ ...process.env, JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0' });
+if (!config.s3 || !config.databaseUrl) throw new Error('DATABASE_URL and S3_ENDPOINT are required');
+const storage = createStorage(config.s3);
+const db = createDb(createPool(config.databaseUrl, { max: 2 }));
+const logger = createLogger('warn', { bench: 'backup-child' });
+const started = performance.now();
+try {
+  let made: string | undefined;
+  if (command === 'create') {
+    made = (await createBackup({ db, storage, settings: config.backup, logger }, { trigger: 'cli', holder: 'bench' }))
+      .id;
+  } else if (command === 'restore' && id) {
+    await restoreBackup({ target: db, storage, prefix: config.backup.prefix, encryptionKey: undefined, logger }, id);
+  } else throw new Error('usage: backup-child create | restore <id>');
+  const ms = performance.now() - started;
+  console.log(JSON.stringify({ id: made ?? id, ms, maxRssMb: process.resourceUsage().maxRSS / 1024 }));
+} finally {
+  await db.destroy();
+}

@@ -1,0 +1,133 @@
+import { sql } from 'kysely';
+import pg from 'pg';
+import { createDb, createPool, type Db, poolOf } from '../db/connection.ts';
+import { exportQuery } from './catalog.ts';
+import { countLines, tally } from './codec.ts';
+import type { Manifest } from './manifest.ts';
+import { COPY_LINES, openSession } from './session.ts';
+
+/** A throwaway database for a restore drill. */
+export type ScratchDatabase = { db: Db; describe: string; drop(): Promise<void> };
+/** Makes a scratch database where the server cannot (the embedded PGlite: Node passes one in). */
+export type ScratchFactory = (source: Db) => Promise<ScratchDatabase>;
+
+/**
+ * Where a drill restores to, in this order: a fresh schema inside BACKUP_DRILL_DATABASE_URL
+ * (dropped afterwards); else the factory the caller passes in (the Node entry passes a scratch
+ * PGlite when the app runs on the embedded one); else a database created next to the source on
+ * the same server (needs CREATEDB).
+ */
+export async function openScratch(
+  source: Db,
+  drillDatabaseUrl: string | undefined,
+  factory: ScratchFactory | undefined,
+): Promise<ScratchDatabase> {
+  if (drillDatabaseUrl) return scratchSchema(drillDatabaseUrl, `opsbase_drill_${randomSuffix()}`);
+  if (factory) return factory(source);
+  if (await isPglite(source)) {
+    throw new Error('a restore drill of the embedded PGlite needs BACKUP_DRILL_DATABASE_URL here');
+  }
+  return scratchDatabaseBeside(source);
+}
+
+/** A schema of its own in a database kept for drills: every connection of its pool uses it. */
+async function scratchSchema(url: string, schema: string): Promise<ScratchDatabase> {
+  const pool = createPool(url, { max: 2 });
+  pool.on('connect', (client) => {
+    // Queued before anything the pool hands this client out for.
+    client.query(`set search_path to "${schema}"`).catch(() => undefined);
+  });
+  const db = createDb(pool);
+  await sql`create schema ${sql.id(schema)}`.execute(db);
+  return {
+    db,
+    describe: `schema ${schema} of BACKUP_DRILL_DATABASE_URL`,
+    async drop() {
+      try {
+        await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(db);
+      } finally {
+        await db.destroy();
+      }
+    },
+  };
+}
+
+export async function isPglite(db: Db): Promise<boolean> {
+  const { rows } = await sql<{ version: string }>`select version() as version`.execute(db);
+  return /PGlite/i.test(rows[0]?.version ?? '');
+}
+
+const randomSuffix = () =>
+  Array.from(crypto.getRandomValues(new Uint8Array(4)), (b) => b.toString(16).padStart(2, '0')).join('');
+
+/** A database created on the source's server, dropped (with force) afterwards. */
+export async function scratchDatabaseBeside(source: Db): Promise<ScratchDatabase> {
+  const url = poolOf(source)?.options.connectionString;
+  if (!url) throw new Error('cannot tell the source server: set BACKUP_DRILL_DATABASE_URL for restore drills');
+  const name = `opsbase_drill_${randomSuffix()}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    // The name is ours (opsbase_drill_ + hex), as test/support/database.ts makes its databases.
+    await admin.query(`create database "${name}"`);
+  } catch (error) {
+    throw new Error(
+      `could not create a scratch database for the drill (${(error as Error).message}): grant CREATEDB or set BACKUP_DRILL_DATABASE_URL`,
+    );
+  } finally {
+    await admin.end();
+  }
+  const scratchUrl = new URL(url);
+  scratchUrl.pathname = `/${name}`;
+  const db = createDb(createPool(scratchUrl.toString(), { max: 2 }));
+  return {
+    db,
+    describe: `scratch database ${name}`,
+    async drop() {
+      await db.destroy();
+      const dropper = new pg.Client({ connectionString: url });
+      await dropper.connect();
+      try {
+        await dropper.query(`drop database if exists "${name}" with (force)`);
+      } finally {
+        await dropper.end();
+      }
+    },
+  };
+}
+
+/**
+ * Per table: the restored rows' count and row hash (sha256 of the same JSON lines a backup
+ * writes, in primary-key order), against what the manifest recorded from the source snapshot.
+ */
+export async function compareWithManifest(restored: Db, manifest: Manifest): Promise<string[]> {
+  const session = await openSession(restored);
+  const problems: string[] = [];
+  let failure: Error | undefined;
+  try {
+    await session.query(sql`begin isolation level repeatable read read only`);
+    for (const table of manifest.tables) {
+      const query = exportQuery({
+        name: table.name,
+        columns: table.columns.map((c) => ({ ...c, json: c.type === 'json' || c.type === 'jsonb' })),
+        primaryKey: table.primaryKey,
+      });
+      const counted = countLines(
+        session.copy ? session.copyOut(sql`copy (${query}) to stdout ${COPY_LINES}`) : session.cursorLines(query, 5000),
+      );
+      const lines = tally(counted.bytes);
+      for await (const _ of lines.bytes);
+      const rows = counted.lines();
+      const { sha256 } = lines.result();
+      if (rows !== table.rows) problems.push(`${table.name}: ${rows} rows restored, ${table.rows} in the source`);
+      else if (sha256 !== table.rowsSha256) problems.push(`${table.name}: row hash differs from the source snapshot's`);
+    }
+    await session.query(sql`commit`);
+  } catch (error) {
+    failure = error as Error;
+    throw error;
+  } finally {
+    await session.release(failure);
+  }
+  return problems;
+}

@@ -1,0 +1,273 @@
+import { sql } from 'kysely';
+import { migrations as knownMigrations } from '../../migrations/index.ts';
+import type { Db } from '../db/connection.ts';
+import { MigrationError, migrateTo, migrationStatus } from '../db/migrate.ts';
+import type { Logger } from '../logger.ts';
+import type { Storage } from '../storage.ts';
+import { foreignKeyOrder, foreignKeys, loadSelect, quotedName, regclass } from './catalog.ts';
+import { splitLines } from './codec.ts';
+import type { Manifest, ManifestTable } from './manifest.ts';
+import type { BackupProgress } from './progress.ts';
+import { BackupRefusedError, checkKey, checkStored, loadManifest, readTable } from './read.ts';
+import { COPY_LINES, openSession, type Session } from './session.ts';
+import { BackupObjectError, copyObject, headObject } from './store.ts';
+
+export type RestoreDeps = {
+  /** The database to restore into. */
+  target: Db;
+  storage: Storage;
+  prefix: string;
+  encryptionKey: Uint8Array | undefined;
+  logger: Logger;
+  onProgress?: (event: BackupProgress) => void;
+  signal?: AbortSignal;
+};
+
+export type RestoreOptions = {
+  /** Replace a non-empty target (in one transaction). Without it a non-empty target is refused. */
+  replace?: boolean;
+  /** Copy the files rows refer to back to their keys (a drill leaves the live bucket alone). */
+  restoreObjects?: boolean;
+};
+
+export type RestoreSummary = {
+  id: string;
+  tables: { name: string; rows: number }[];
+  rows: number;
+  objects: number;
+  migratedTo: string | undefined;
+  durationMs: number;
+};
+
+/** Bytes of JSON lines per insert statement on the portable path. */
+const BATCH_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Restores a backup: first every check that can refuse it (manifest, key, each object's presence
+ * and checksum, migration level, an empty target unless `replace`), so a refused restore has
+ * written nothing; then migrates the target to the manifest's migration and loads every table in
+ * foreign-key order in one transaction, resets sequences, checks row counts and commits.
+ */
+export async function restoreBackup(
+  deps: RestoreDeps,
+  id: string,
+  options: RestoreOptions = {},
+): Promise<RestoreSummary> {
+  const started = performance.now();
+  const { storage, signal } = deps;
+  const step = (message: string) => deps.onProgress?.({ phase: 'step', message });
+  const manifest = await loadManifest(storage, deps.prefix, id, signal);
+  const key = await checkKey(manifest, deps.encryptionKey);
+
+  const lastMigration = manifest.migrations.at(-1);
+  const unknown = manifest.migrations.filter((m) => !(m in knownMigrations));
+  if (unknown.length > 0) {
+    throw new BackupRefusedError(
+      `backup ${id} was made by a newer version (migration ${unknown[0]} is unknown here): upgrade Opsbase first`,
+    );
+  }
+
+  step('checking every object against the manifest');
+  for (const table of manifest.tables) {
+    signal?.throwIfAborted();
+    await checkStored(storage, table, signal);
+  }
+  for (const object of options.restoreObjects === false ? [] : manifest.objects) {
+    const head = await headObject(storage, object.backupKey, signal);
+    if (!head) throw new BackupObjectError(object.backupKey, 'missing from storage');
+    if (head.bytes !== object.bytes) {
+      throw new BackupObjectError(object.backupKey, `size ${head.bytes} differs from the manifest's ${object.bytes}`);
+    }
+  }
+
+  // A drill restores into a scratch schema: the migrations' bookkeeping goes there too.
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(deps.target);
+  const schema = rows[0]?.schema === 'public' ? undefined : rows[0]?.schema;
+  await checkTarget(deps.target, manifest, Boolean(options.replace), schema);
+  if (lastMigration) {
+    step(`migrating the target to ${lastMigration}`);
+    const run = await migrateTo(deps.target, lastMigration, schema);
+    if (run.error) throw new MigrationError(run.failedMigration, run.error);
+  }
+
+  await checkTablesExist(deps.target, manifest);
+
+  const session = await openSession(deps.target);
+  let failure: Error | undefined;
+  try {
+    const loaded = await loadAll(deps, session, manifest, key, options);
+    return {
+      id,
+      tables: loaded,
+      rows: loaded.reduce((n, t) => n + t.rows, 0),
+      objects: options.restoreObjects === false ? 0 : manifest.objects.length,
+      migratedTo: lastMigration,
+      durationMs: Math.round(performance.now() - started),
+    };
+  } catch (error) {
+    failure = error as Error;
+    await session.query(sql`rollback`).catch(() => undefined);
+    throw error;
+  } finally {
+    await session.release(failure);
+  }
+}
+
+/**
+ * The target must not be ahead of the backup's migrations, and must hold no rows in the backup's
+ * tables unless they are to be replaced.
+ */
+async function checkTarget(target: Db, manifest: Manifest, replace: boolean, schema?: string): Promise<void> {
+  const applied = (await migrationStatus(target, schema)).filter((m) => m.executedAt).map((m) => m.name);
+  const ahead = applied.filter((m) => !manifest.migrations.includes(m));
+  if (ahead.length > 0) {
+    throw new BackupRefusedError(
+      `the target database is at migration ${applied.at(-1)}, newer than the backup's ${manifest.migrations.at(-1)}: restore into a new database (then run migrate latest)`,
+    );
+  }
+  if (replace) return;
+  const present = await tablesOf(target);
+  for (const table of manifest.tables) {
+    if (!present.has(table.name)) continue;
+    const { rows: any } = await sql`select 1 from ${sql.id(table.name)} limit 1`.execute(target);
+    if (any.length > 0) {
+      throw new BackupRefusedError(
+        `the target database is not empty (table ${table.name} has rows): restore into a new database, or pass --replace to replace its contents`,
+      );
+    }
+  }
+}
+
+/** After migrating, every table of the backup must be there (schema comes from migrations only). */
+async function checkTablesExist(target: Db, manifest: Manifest): Promise<void> {
+  const present = await tablesOf(target);
+  const missing = manifest.tables.filter((t) => !present.has(t.name)).map((t) => t.name);
+  if (missing.length > 0) {
+    throw new BackupRefusedError(
+      `the backup holds tables the migrations do not create here: ${missing.join(', ')} (create them before restoring)`,
+    );
+  }
+}
+
+async function tablesOf(db: Db): Promise<Set<string>> {
+  const { rows } = await sql<{ name: string }>`select c.relname as name from pg_class c
+    where c.relnamespace = current_schema()::regnamespace and c.relkind in ('r', 'p') and not c.relispartition`.execute(
+    db,
+  );
+  return new Set(rows.map((r) => r.name));
+}
+
+async function loadAll(
+  deps: RestoreDeps,
+  session: Session,
+  manifest: Manifest,
+  key: Uint8Array | undefined,
+  options: RestoreOptions,
+): Promise<{ name: string; rows: number }[]> {
+  const order = foreignKeyOrder(
+    manifest.tables.map((t) => t.name),
+    await foreignKeys(session),
+  );
+  const byName = new Map(manifest.tables.map((t) => [t.name, t]));
+  await session.query(sql`begin`);
+  if (options.replace && manifest.tables.length > 0) {
+    await session.query(sql`truncate ${sql.join(manifest.tables.map((t) => sql.id(t.name)))}`);
+  }
+  if (session.copy) await session.query(sql`create temp table opsbase_restore_lines (line json) on commit drop`);
+  const loaded: { name: string; rows: number }[] = [];
+  for (const name of order) {
+    deps.signal?.throwIfAborted();
+    const table = byName.get(name) as ManifestTable;
+    for (const partition of table.partitions) {
+      await session.query(
+        sql`create table if not exists ${sql.id(partition.name)} partition of ${sql.id(table.name)} ${sql.raw(partitionBound(partition.bound))}`,
+      );
+    }
+    await loadTable(deps, session, table, key);
+    const [count] = await session.query<{ n: string }>(sql`select count(*)::text as n from ${sql.id(name)}`);
+    if (Number(count?.n) !== table.rows) {
+      throw new BackupObjectError(table.key, `loaded ${count?.n} rows into ${name}, the manifest says ${table.rows}`);
+    }
+    loaded.push({ name, rows: table.rows });
+  }
+  await resetSequences(session, manifest);
+  if (options.restoreObjects !== false) {
+    deps.onProgress?.({ phase: 'step', message: `putting back ${manifest.objects.length} files` });
+    for (const object of manifest.objects) await copyObject(deps.storage, object.backupKey, object.key, deps.signal);
+  }
+  await session.query(sql`commit`);
+  return loaded;
+}
+
+/**
+ * A partition bound as pg_get_expr printed it ("FOR VALUES FROM (...) TO (...)", "DEFAULT"). It
+ * came from the server's catalog through the manifest, so it is checked against that grammar
+ * before it is spliced into the statement.
+ */
+function partitionBound(bound: string): string {
+  if (bound === 'DEFAULT' || /^FOR VALUES (FROM \(.*\) TO \(.*\)|IN \(.*\)|WITH \(.*\))$/s.test(bound)) {
+    if (!/;|--|\/\*/.test(bound.replace(/'(?:[^']|'')*'/g, "''"))) return bound;
+  }
+  throw new Error(`unexpected partition bound in the manifest: ${bound}`);
+}
+
+async function loadTable(
+  deps: RestoreDeps,
+  session: Session,
+  table: ManifestTable,
+  key: Uint8Array | undefined,
+): Promise<void> {
+  const reader = readTable(deps.storage, table, key, deps.signal);
+  const load = loadSelect(table);
+  let rows = 0;
+  let bytes = 0;
+  const report = (done: boolean) =>
+    deps.onProgress?.({ phase: 'table', table: table.name, rows, bytes, estimatedRows: table.rows, done });
+  report(false);
+  if (session.copy) {
+    // COPY the lines into a staging table, then one set-based insert.
+    await session.query(sql`truncate opsbase_restore_lines`);
+    await session.copyIn(
+      sql`copy opsbase_restore_lines (line) from stdin ${COPY_LINES}`,
+      (async function* () {
+        for await (const chunk of reader.lines) {
+          bytes += chunk.byteLength;
+          yield chunk;
+        }
+      })(),
+    );
+    await session.query(sql`insert into ${sql.id(table.name)} (${load.columns}) overriding system value
+      select ${load.expressions} from opsbase_restore_lines cross join lateral ${load.record} r`);
+    rows = table.rows;
+  } else {
+    for await (const lines of splitLines(reader.lines, BATCH_BYTES)) {
+      const batch = `[${lines.join(',')}]`;
+      await session.query(sql`insert into ${sql.id(table.name)} (${load.columns}) overriding system value
+        select ${load.expressions} from json_array_elements(${batch}::json) as e(line) cross join lateral ${load.record} r`);
+      rows += lines.length;
+      bytes += batch.length;
+      report(false);
+    }
+  }
+  reader.check();
+  report(true);
+}
+
+/** Sequences as the snapshot had them, and never behind the ids now in their columns. */
+async function resetSequences(session: Session, manifest: Manifest): Promise<void> {
+  for (const sequence of manifest.sequences) {
+    if (sequence.lastValue === null) continue;
+    await session.query(sql`select setval(${regclass(sequence.name)}, ${sequence.lastValue}::bigint, true)`);
+  }
+  for (const table of manifest.tables) {
+    const owned = await session.query<{ column: string; sequence: string }>(sql`
+      select a.attname as column, pg_get_serial_sequence(${quotedName(table.name)}, a.attname) as sequence
+      from pg_attribute a where a.attrelid = ${regclass(table.name)} and a.attnum > 0 and not a.attisdropped
+        and pg_get_serial_sequence(${quotedName(table.name)}, a.attname) is not null`);
+    for (const { column, sequence } of owned) {
+      const max = sql`(select max(${sql.id(column)}) from ${sql.id(table.name)})`;
+      await session.query(sql`select setval(${sequence}::regclass, ${max}, true)
+        where ${max} > coalesce(pg_sequence_last_value(${sequence}::regclass), 0)`);
+    }
+  }
+}
