@@ -56,9 +56,7 @@ export class RequestLogWriter {
    * when the buffer reaches it. maxBatch: most rows one statement takes (5,000): a flush writes
    * everything waiting, up to that, at once.
    */
-  constructor(
-    options: { flushAt?: number; maxBatch?: number; maxBuffered?: number; onBatchReady?: () => void } = {},
-  ) {
+  constructor(options: { flushAt?: number; maxBatch?: number; maxBuffered?: number; onBatchReady?: () => void } = {}) {
     this.#flushAt = options.flushAt ?? 500;
     this.#onBatchReady = options.onBatchReady;
     this.#maxBatch = options.maxBatch ?? 5000;
