@@ -157,7 +157,11 @@ export default {
       if (due.length === 0) services.logger.warn('no job has this cron schedule', { cron: controller.cron });
       await Promise.all(due.map((job) => runJob(runnerDeps(services), job, { kind: 'schedule', scheduledFor })));
       // Workers have no timers between events: the alert rules are checked on every cron event.
-      if (alertsConfigured(services.config)) await checkAlerts(alertDeps(services), alertMemory);
+      if (alertsConfigured(services.config)) {
+        await checkAlerts(alertDeps(services), alertMemory).catch((error: Error) =>
+          services.logger.error('alert check failed', { error: error.message }),
+        );
+      }
     } finally {
       provider.release?.(services);
     }
