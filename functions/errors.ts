@@ -7,7 +7,13 @@ import { LoginError } from '../lib/auth/service.ts';
 import { BackupRefusedError } from '../lib/backup/read.ts';
 import { BackupObjectError } from '../lib/backup/store.ts';
 import { ConfigError } from '../lib/config.ts';
-import { ConflictError, DependencyUnavailableError, isDatabaseUnavailable, NotFoundError } from '../lib/errors.ts';
+import {
+  ConflictError,
+  DependencyUnavailableError,
+  isDatabaseUnavailable,
+  NotFoundError,
+  UnsupportedMediaTypeError,
+} from '../lib/errors.ts';
 import { InvalidCursorError } from '../lib/pagination.ts';
 import { TimeoutError } from '../lib/runtime.ts';
 import type { AppEnv } from './context.ts';
@@ -28,6 +34,8 @@ export const ERROR_CODES = [
   'SERVICE_UNAVAILABLE',
   'CONFIG_INVALID',
   'JOB_FAILED',
+  'HEADERS_TOO_LARGE',
+  'REQUEST_TIMEOUT',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -71,10 +79,12 @@ const CODE_BY_STATUS: Partial<Record<number, ErrorCode>> = {
   403: 'FORBIDDEN',
   404: 'NOT_FOUND',
   405: 'METHOD_NOT_ALLOWED',
+  408: 'REQUEST_TIMEOUT',
   409: 'CONFLICT',
   413: 'PAYLOAD_TOO_LARGE',
   415: 'UNSUPPORTED_MEDIA_TYPE',
   429: 'RATE_LIMITED',
+  431: 'HEADERS_TOO_LARGE',
   503: 'SERVICE_UNAVAILABLE',
 };
 
@@ -126,6 +136,7 @@ export function toApiError(error: unknown): ApiError {
   if (error instanceof BackupObjectError) return new ApiError(404, 'NOT_FOUND', error.message);
   if (error instanceof BackupRefusedError) return new ApiError(409, 'CONFLICT', error.message);
   if (error instanceof ConflictError) return new ApiError(409, 'CONFLICT', error.message);
+  if (error instanceof UnsupportedMediaTypeError) return new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', error.message);
   if (error instanceof DependencyUnavailableError) {
     return new ApiError(503, 'SERVICE_UNAVAILABLE', `${error.dependency} is unavailable`);
   }
