@@ -24,7 +24,8 @@ export const benches: Record<string, Bench> = {
     load: () => import('./jobs.ts'),
   },
   logging: {
-    description: 'one-query route with request logging on vs off; writer rows/s beside plain INSERT and UNNEST anchors',
+    description:
+      'one-query route with request logging on vs off (alternated); writer rows/s beside plain INSERT and UNNEST anchors; on PGlite, and on PostgreSQL when 127.0.0.1:5432 answers',
     load: () => import('./logging.ts'),
   },
   backup: {

@@ -1,3 +1,4 @@
+import { DOMParser, Node } from '@xmldom/xmldom';
 import { alertsConfigured, checkAlerts, createAlertMemory } from '../lib/alerts/monitor.ts';
 import { AuthUserCache } from '../lib/auth/user-cache.ts';
 import { type Config, ConfigError, parseConfig } from '../lib/config.ts';
@@ -33,6 +34,11 @@ type IsolateState =
     }
   | { error: ConfigError };
 
+// The AWS SDK's browser build parses S3's XML answers (list calls, errors) with a DOMParser and
+// reads Node's node-type constants; workerd has neither.
+(globalThis as { DOMParser?: unknown }).DOMParser ??= DOMParser;
+(globalThis as { Node?: unknown }).Node ??= Node;
+
 // Config and the S3 client are per isolate (the env object is stable across requests);
 // database connections are per request, because Workers cannot share sockets between requests.
 const isolates = new WeakMap<object, IsolateState>();
@@ -55,7 +61,7 @@ function isolateState(env: WorkerEnv): IsolateState {
         storage: config.s3 ? createStorage(config.s3) : null,
         rateLimiter: rateLimiterFor(config),
         authUsers: new AuthUserCache(config.authCacheTtlSeconds),
-        requestLogs: new RequestLogWriter(),
+        requestLogs: new RequestLogWriter({ maxBuffered: config.requestLogBufferMax }),
         httpMetrics: new HttpMetrics(),
       };
     } catch (error) {
@@ -90,6 +96,7 @@ const provider: ServicesProvider = {
     const pool = createPool(url, {
       max: 1,
       ssl: config.databaseSsl,
+      connectTimeoutMs: config.databaseConnectTimeoutMs,
       onError: (error) => logger.warn('database connection lost', { error: error.message }),
     });
     const services: Services = {
@@ -150,7 +157,11 @@ export default {
       if (due.length === 0) services.logger.warn('no job has this cron schedule', { cron: controller.cron });
       await Promise.all(due.map((job) => runJob(runnerDeps(services), job, { kind: 'schedule', scheduledFor })));
       // Workers have no timers between events: the alert rules are checked on every cron event.
-      if (alertsConfigured(services.config)) await checkAlerts(alertDeps(services), alertMemory);
+      if (alertsConfigured(services.config)) {
+        await checkAlerts(alertDeps(services), alertMemory).catch((error: Error) =>
+          services.logger.error('alert check failed', { error: error.message }),
+        );
+      }
     } finally {
       provider.release?.(services);
     }

@@ -280,6 +280,10 @@ const envSchema = z.object({
     emptyToUndefined,
     z.coerce.number({ error: 'expected a number' }).int().min(1).max(50_000).default(5000),
   ),
+  LEADS_SYNC_SETTLE_SECONDS: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number({ error: 'expected seconds' }).int().min(0).max(3600).default(60),
+  ),
   ATTENDANCE_API_URL: url(['http:', 'https:']),
   ATTENDANCE_API_KEY: optionalString,
   ATTENDANCE_TIMEZONE: timeZone,
@@ -323,6 +327,7 @@ const envSchema = z.object({
   ALERT_TELEGRAM_CHAT_ID: optionalString,
   ALERT_AFTER_FAILURES: positiveInt(3),
   ALERT_CHECK_INTERVAL: duration(60),
+  ALERT_BACKUP_MAX_AGE: duration(26 * 3600),
 
   BACKUP_PREFIX: z.preprocess(
     emptyToUndefined,
@@ -380,6 +385,13 @@ const envSchema = z.object({
   ),
   RESERVATION_TTL: duration(24 * 3600),
   UPLOAD_URL_TTL: duration(300),
+  DATABASE_CONNECT_TIMEOUT_MS: positiveInt(3000),
+  DATABASE_QUERY_TIMEOUT_MS: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number({ error: 'expected milliseconds (0 turns the limit off)' }).int().min(0).default(15_000),
+  ),
+  REQUEST_LOG_BUFFER_MAX: positiveInt(10_000),
+  SCHEDULER_CLOCK: optionalString,
 });
 
 /** 32 bytes from standard or url-safe base64, or undefined. */
@@ -465,6 +477,8 @@ export type Config = {
     /** A job alerts when its last this-many finished runs all failed. */
     afterFailures: number;
     checkIntervalMs: number;
+    /** The newest complete backup may be this old before it alerts (with object storage set). */
+    backupMaxAgeMs: number;
   };
   backup: BackupSettings;
   vending: {
@@ -473,6 +487,14 @@ export type Config = {
     /** Lifetime of the signed URL GET /api/uploads/:id redirects to. */
     uploadUrlTtlSeconds: number;
   };
+  /** How long the Node pool waits for a database connection before the request fails with 503. */
+  databaseConnectTimeoutMs: number;
+  /** Client-side limit on one query of the Node server's pool (0: none); past it, 503 and a new connection. */
+  databaseQueryTimeoutMs: number;
+  /** Request-log rows kept in memory while the database cannot take them; older ones are dropped and counted. */
+  requestLogBufferMax: number;
+  /** Tests only (SCHEDULER_CLOCK, refused in production): the in-process scheduler's accelerated clock. */
+  schedulerClock: { simulatedAt: Date; realAt: Date; speed: number } | undefined;
 };
 
 export type BackupSettings = {
@@ -499,6 +521,8 @@ export type CrmConfig = {
     /** Zone of the source's DATETIME values (TIMESTAMP columns arrive in UTC). */
     timeZone: string;
     batchSize: number;
+    /** Rows changed less than this long ago (by the source's clock) wait for the next run. */
+    settleSeconds: number;
   };
   attendance: {
     /** undefined: the attendance sync is not configured. */
@@ -555,6 +579,7 @@ export function parseConfig(env: RawEnv): Config {
   if (e.ALERT_TELEGRAM_CHAT_ID && !e.TELEGRAM_BOT_TOKEN) {
     problems.push({ variable: 'TELEGRAM_BOT_TOKEN', message: 'required when ALERT_TELEGRAM_CHAT_ID is set' });
   }
+  const schedulerClock = parseSchedulerClock(e.SCHEDULER_CLOCK, e.NODE_ENV, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -621,6 +646,7 @@ export function parseConfig(env: RawEnv): Config {
         columns: e.LEADS_MYSQL_COLUMNS,
         timeZone: e.LEADS_MYSQL_TIMEZONE,
         batchSize: e.LEADS_SYNC_BATCH_SIZE,
+        settleSeconds: e.LEADS_SYNC_SETTLE_SECONDS,
       },
       attendance: {
         apiUrl: e.ATTENDANCE_API_URL,
@@ -643,6 +669,7 @@ export function parseConfig(env: RawEnv): Config {
       telegramChatId: e.ALERT_TELEGRAM_CHAT_ID,
       afterFailures: e.ALERT_AFTER_FAILURES,
       checkIntervalMs: e.ALERT_CHECK_INTERVAL * 1000,
+      backupMaxAgeMs: e.ALERT_BACKUP_MAX_AGE * 1000,
     },
     backup: {
       prefix: e.BACKUP_PREFIX,
@@ -655,7 +682,40 @@ export function parseConfig(env: RawEnv): Config {
       drillDatabaseUrl: e.BACKUP_DRILL_DATABASE_URL,
     },
     vending: { reservationTtlSeconds: e.RESERVATION_TTL, uploadUrlTtlSeconds: e.UPLOAD_URL_TTL },
+    databaseConnectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+    databaseQueryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS,
+    requestLogBufferMax: e.REQUEST_LOG_BUFFER_MAX,
+    schedulerClock,
   };
+}
+
+/**
+ * SCHEDULER_CLOCK="<simulated ISO time>@<real ISO time>*<speed>": the scheduler's clock read the
+ * simulated time at that real instant and runs `speed` times faster. For tests (a simulated hour
+ * of schedules in seconds); refused in production.
+ */
+function parseSchedulerClock(
+  value: string | undefined,
+  nodeEnv: string,
+  problems: { variable: string; message: string }[],
+): Config['schedulerClock'] {
+  if (value === undefined) return undefined;
+  if (nodeEnv === 'production') {
+    problems.push({ variable: 'SCHEDULER_CLOCK', message: 'is for tests only and cannot be set in production' });
+    return undefined;
+  }
+  const match = /^([^@]+)@([^*]+)\*(\d+(?:\.\d+)?)$/.exec(value);
+  const simulatedAt = new Date(match?.[1] ?? '');
+  const realAt = new Date(match?.[2] ?? '');
+  const speed = Number(match?.[3]);
+  if (!match || Number.isNaN(simulatedAt.getTime()) || Number.isNaN(realAt.getTime()) || !(speed > 0)) {
+    problems.push({
+      variable: 'SCHEDULER_CLOCK',
+      message: `expected <simulated ISO time>@<real ISO time>*<speed>, e.g. 2026-01-01T02:30:00Z@2026-01-01T12:00:00Z*120 (got "${value}")`,
+    });
+    return undefined;
+  }
+  return { simulatedAt, realAt, speed };
 }
 
 /** The deployment guide's DATABASE_HOST/PORT/USERNAME/PASSWORD/NAME form, as a URL. */
