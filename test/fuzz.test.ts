@@ -33,6 +33,8 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20261127);
 /** Each property sends RUNS requests per operation (plus shrinking on a failure): a budget, not a timing. */
 const PROPERTY_TIMEOUT_MS = 120_000 + RUNS * 30_000;
 const CRON_SECRET = 'fuzz-cron-secret-0123456789abcdef';
+/** The Telegram webhook on (unset it answers 503 by design: off rather than open). */
+const TELEGRAM_WEBHOOK_SECRET = 'fuzz-telegram-secret-0123456789';
 /** Small enough that the huge strings below sometimes cross it (413), large enough that most do not. */
 const BODY_LIMIT = 256 * 1024;
 /** Refusals that change a table by design: a wrong password is counted against the address and account. */
@@ -189,6 +191,7 @@ describe.each(databaseKinds())('fuzzing every operation of the OpenAPI document 
       DATABASE_URL: database.url,
       ...s3.env,
       CRON_SECRET,
+      TELEGRAM_WEBHOOK_SECRET,
       BODY_LIMIT: String(BODY_LIMIT),
       // The API rate limit on (high) so its token parsing is fuzzed too; its counters are excluded below.
       THROTTLE_LIMIT: '1000000',
