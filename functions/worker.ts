@@ -1,3 +1,4 @@
+import { DOMParser, Node } from '@xmldom/xmldom';
 import { alertsConfigured, checkAlerts, createAlertMemory } from '../lib/alerts/monitor.ts';
 import { AuthUserCache } from '../lib/auth/user-cache.ts';
 import { type Config, ConfigError, parseConfig } from '../lib/config.ts';
@@ -32,6 +33,11 @@ type IsolateState =
       httpMetrics: HttpMetrics;
     }
   | { error: ConfigError };
+
+// The AWS SDK's browser build parses S3's XML answers (list calls, errors) with a DOMParser and
+// reads Node's node-type constants; workerd has neither.
+(globalThis as { DOMParser?: unknown }).DOMParser ??= DOMParser;
+(globalThis as { Node?: unknown }).Node ??= Node;
 
 // Config and the S3 client are per isolate (the env object is stable across requests);
 // database connections are per request, because Workers cannot share sockets between requests.

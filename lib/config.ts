@@ -280,6 +280,10 @@ const envSchema = z.object({
     emptyToUndefined,
     z.coerce.number({ error: 'expected a number' }).int().min(1).max(50_000).default(5000),
   ),
+  LEADS_SYNC_SETTLE_SECONDS: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number({ error: 'expected seconds' }).int().min(0).max(3600).default(60),
+  ),
   ATTENDANCE_API_URL: url(['http:', 'https:']),
   ATTENDANCE_API_KEY: optionalString,
   ATTENDANCE_TIMEZONE: timeZone,
@@ -371,6 +375,16 @@ const envSchema = z.object({
     'must be at least 5mb (the S3 minimum part size)',
   ),
   BACKUP_DRILL_DATABASE_URL: url(['postgres:', 'postgresql:']),
+  TELEGRAM_WEBHOOK_URL: url(['https:', 'http:']),
+  TELEGRAM_WEBHOOK_SECRET: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{16,256}$/, '16-256 characters of A-Z, a-z, 0-9, _ and - (openssl rand -hex 32)')
+      .optional(),
+  ),
+  RESERVATION_TTL: duration(24 * 3600),
+  UPLOAD_URL_TTL: duration(300),
 });
 
 /** 32 bytes from standard or url-safe base64, or undefined. */
@@ -440,7 +454,16 @@ export type Config = {
   webConcurrency: number | 'max';
   /** Bearer token of GET /metrics; undefined answers 503 there. */
   metricsToken: string | undefined;
-  telegram: { botToken: string | undefined; apiBase: string };
+  telegram: {
+    /** undefined: the bot sends nothing (alerts, vending replies and notifications are skipped, and say so). */
+    botToken: string | undefined;
+    /** The Bot API's base URL (https://api.telegram.org; a local fake in tests). */
+    apiBase: string;
+    /** Public URL of POST /api/telegram/webhook, for `opsbase telegram set-webhook`. */
+    webhookUrl: string | undefined;
+    /** undefined: POST /api/telegram/webhook answers 503 rather than taking unauthenticated updates. */
+    webhookSecret: string | undefined;
+  };
   alerts: {
     webhookUrl: string | undefined;
     telegramChatId: string | undefined;
@@ -451,6 +474,12 @@ export type Config = {
     backupMaxAgeMs: number;
   };
   backup: BackupSettings;
+  vending: {
+    /** How long a reservation holds stock when the request names no expiry. */
+    reservationTtlSeconds: number;
+    /** Lifetime of the signed URL GET /api/uploads/:id redirects to. */
+    uploadUrlTtlSeconds: number;
+  };
 };
 
 export type BackupSettings = {
@@ -477,6 +506,8 @@ export type CrmConfig = {
     /** Zone of the source's DATETIME values (TIMESTAMP columns arrive in UTC). */
     timeZone: string;
     batchSize: number;
+    /** Rows changed less than this long ago (by the source's clock) wait for the next run. */
+    settleSeconds: number;
   };
   attendance: {
     /** undefined: the attendance sync is not configured. */
@@ -599,6 +630,7 @@ export function parseConfig(env: RawEnv): Config {
         columns: e.LEADS_MYSQL_COLUMNS,
         timeZone: e.LEADS_MYSQL_TIMEZONE,
         batchSize: e.LEADS_SYNC_BATCH_SIZE,
+        settleSeconds: e.LEADS_SYNC_SETTLE_SECONDS,
       },
       attendance: {
         apiUrl: e.ATTENDANCE_API_URL,
@@ -610,7 +642,12 @@ export function parseConfig(env: RawEnv): Config {
     },
     webConcurrency: e.WEB_CONCURRENCY,
     metricsToken: e.METRICS_TOKEN,
-    telegram: { botToken: e.TELEGRAM_BOT_TOKEN, apiBase: e.TELEGRAM_API_BASE },
+    telegram: {
+      botToken: e.TELEGRAM_BOT_TOKEN,
+      apiBase: e.TELEGRAM_API_BASE,
+      webhookUrl: e.TELEGRAM_WEBHOOK_URL,
+      webhookSecret: e.TELEGRAM_WEBHOOK_SECRET,
+    },
     alerts: {
       webhookUrl: e.ALERT_WEBHOOK_URL,
       telegramChatId: e.ALERT_TELEGRAM_CHAT_ID,
@@ -628,6 +665,7 @@ export function parseConfig(env: RawEnv): Config {
       partSize: e.BACKUP_PART_SIZE,
       drillDatabaseUrl: e.BACKUP_DRILL_DATABASE_URL,
     },
+    vending: { reservationTtlSeconds: e.RESERVATION_TTL, uploadUrlTtlSeconds: e.UPLOAD_URL_TTL },
   };
 }
 

@@ -5,6 +5,7 @@ import * as jobs from './2026_11_23_0003_jobs.ts';
 import * as requestLogs from './2026_11_23_0004_request_logs.ts';
 import * as backups from './2026_11_27_0005_backups.ts';
 import * as crm from './2026_11_27_0006_crm.ts';
+import * as vending from './2026_11_27_0007_vending.ts';
 import * as observabilityIndexes from './2026_11_27_0009_observability_indexes.ts';
 import * as alerts from './2026_11_27_0010_alerts.ts';
 
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_27_0006_crm': crm,
   '2026_11_27_0009_observability_indexes': observabilityIndexes,
   '2026_11_27_0010_alerts': alerts,
+  '2026_11_27_0007_vending': vending,
 };
