@@ -61,7 +61,7 @@ function isolateState(env: WorkerEnv): IsolateState {
         storage: config.s3 ? createStorage(config.s3) : null,
         rateLimiter: rateLimiterFor(config),
         authUsers: new AuthUserCache(config.authCacheTtlSeconds),
-        requestLogs: new RequestLogWriter(),
+        requestLogs: new RequestLogWriter({ maxBuffered: config.requestLogBufferMax }),
         httpMetrics: new HttpMetrics(),
       };
     } catch (error) {
@@ -96,6 +96,7 @@ const provider: ServicesProvider = {
     const pool = createPool(url, {
       max: 1,
       ssl: config.databaseSsl,
+      connectTimeoutMs: config.databaseConnectTimeoutMs,
       onError: (error) => logger.warn('database connection lost', { error: error.message }),
     });
     const services: Services = {
