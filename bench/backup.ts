@@ -80,7 +80,7 @@ async function sourceDatabase(base: string, rows: number): Promise<string> {
     for (const ddl of TABLES_DDL) await client.query(ddl);
     const orders = Math.round(rows * 0.6);
     await client.query(`insert into bench_orders
-      select g, (g * 7919) % 100000, ((g * 37) % 100000) / 100.0, (array['new','paid','shipped','cancelled'])[1 + g % 4],
+      select g, (g::bigint * 7919) % 100000, ((g::bigint * 37) % 100000) / 100.0, (array['new','paid','shipped','cancelled'])[1 + g % 4],
         '2026-01-01'::timestamptz + g * interval '1 second',
         case when g % 5 = 0 then null else 'order note ' || md5(g::text) end, array['t' || g % 10, 't' || g % 7]
       from generate_series(1, ${orders}) g`);

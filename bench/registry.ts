@@ -24,7 +24,8 @@ export const benches: Record<string, Bench> = {
     load: () => import('./jobs.ts'),
   },
   logging: {
-    description: 'one-query route with request logging on vs off; writer rows/s beside plain INSERT and UNNEST anchors',
+    description:
+      'one-query route with request logging on vs off (alternated); writer rows/s beside plain INSERT and UNNEST anchors; on PGlite, and on PostgreSQL when 127.0.0.1:5432 answers',
     load: () => import('./logging.ts'),
   },
   backup: {
@@ -60,5 +61,10 @@ export const benches: Record<string, Bench> = {
   bundle: {
     description: "the Worker bundle's gzipped size (wrangler deploy --dry-run) beside a bare Hono Worker's",
     load: () => import('./bundle.ts'),
+  },
+  vending: {
+    description:
+      "machines list and an operator's tasks list at 100 connections over 300 machines and 100k tasks: p95, beside the one-query health route",
+    load: () => import('./vending.ts'),
   },
 };

@@ -40,6 +40,8 @@ async function seedSource(rows: number): Promise<{ url: string; drop(): Promise<
   await admin.query(`drop database if exists \`${name}\`; create database \`${name}\`; use \`${name}\``);
   const schema = readFileSync(join(ROOT, 'local/leads-source.sql'), 'utf8');
   await admin.query(schema.slice(0, schema.indexOf('INSERT INTO')));
+  // Dates in the past (well before the sync's settling window), whatever today is.
+  const start = Date.now() - (Date.now() % 1000);
   for (let from = 1; from <= rows; from += 5000) {
     const values = Array.from({ length: Math.min(5000, rows - from + 1) }, (_, i) => {
       const id = from + i;
@@ -53,8 +55,8 @@ async function seedSource(rows: number): Promise<{ url: string; drop(): Promise<
         ['new', 'contacted', 'qualified'][id % 3],
         null,
         id % 4 === 0 ? 'Asked for a callback' : null,
-        new Date(Date.UTC(2026, 9, 1) + id * 60_000),
-        new Date(Date.UTC(2026, 10, 1) + id * 7_000),
+        new Date(start - 60 * 86_400_000 + id * 30_000),
+        new Date(start - 30 * 86_400_000 + id * 7_000),
       ];
     });
     await admin.query(

@@ -4,6 +4,8 @@ import { backupCommand } from './commands/backup.ts';
 import { cronCommand } from './commands/cron.ts';
 import { logsCommand } from './commands/logs.ts';
 import { migrateCommand } from './commands/migrate.ts';
+import { seedCommand } from './commands/seed.ts';
+import { telegramCommand } from './commands/telegram.ts';
 import { userCommand } from './commands/user.ts';
 
 const program = new Command('opsbase')
@@ -20,6 +22,8 @@ program.addCommand(cronCommand());
 program.addCommand(logsCommand());
 program.addCommand(backupCommand());
 program.addCommand(alertsCommand());
+program.addCommand(seedCommand());
+program.addCommand(telegramCommand());
 
 try {
   await program.parseAsync(process.argv);

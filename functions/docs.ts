@@ -48,6 +48,12 @@ export function docs(app: OpenAPIHono<AppEnv>) {
     scheme: 'bearer',
     description: 'CRON_SECRET, for system cron and uptime tools calling /api/cron/*',
   });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'telegramSecret', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'X-Telegram-Bot-Api-Secret-Token',
+    description: 'TELEGRAM_WEBHOOK_SECRET, which Telegram sends with every update (set-webhook registers it)',
+  });
   let document: unknown;
   return new Hono<AppEnv>()
     .get('/api/openapi.json', (c) => {

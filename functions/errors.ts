@@ -7,7 +7,13 @@ import { LoginError } from '../lib/auth/service.ts';
 import { BackupRefusedError } from '../lib/backup/read.ts';
 import { BackupObjectError } from '../lib/backup/store.ts';
 import { ConfigError } from '../lib/config.ts';
-import { ConflictError, DependencyUnavailableError, isDatabaseUnavailable, NotFoundError } from '../lib/errors.ts';
+import {
+  ConflictError,
+  DependencyUnavailableError,
+  isDatabaseUnavailable,
+  NotFoundError,
+  UnsupportedMediaTypeError,
+} from '../lib/errors.ts';
 import { InvalidCursorError } from '../lib/pagination.ts';
 import { TimeoutError } from '../lib/runtime.ts';
 import type { AppEnv } from './context.ts';
@@ -130,6 +136,7 @@ export function toApiError(error: unknown): ApiError {
   if (error instanceof BackupObjectError) return new ApiError(404, 'NOT_FOUND', error.message);
   if (error instanceof BackupRefusedError) return new ApiError(409, 'CONFLICT', error.message);
   if (error instanceof ConflictError) return new ApiError(409, 'CONFLICT', error.message);
+  if (error instanceof UnsupportedMediaTypeError) return new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', error.message);
   if (error instanceof DependencyUnavailableError) {
     return new ApiError(503, 'SERVICE_UNAVAILABLE', `${error.dependency} is unavailable`);
   }

@@ -1,4 +1,5 @@
 import { alertIncidentCount } from '../lib/alerts/repository.ts';
+import { newestCompleteBackup } from '../lib/backup/repository.ts';
 import { JOBS } from '../lib/jobs/registry.ts';
 import { jobStatuses } from '../lib/jobs/status.ts';
 import { type MetricsInput, type ProcessMetrics, renderPrometheus } from '../lib/metrics/prometheus.ts';
@@ -15,12 +16,12 @@ export function processMetrics(s: Services): Promise<ProcessMetrics[]> {
 
 async function databaseFigures(s: Services): Promise<MetricsInput['database']> {
   try {
-    const [jobs, openIncidents] = await withTimeout(
-      Promise.all([jobStatuses(s.db, JOBS), alertIncidentCount(s.db)]),
+    const [jobs, openIncidents, newestBackup] = await withTimeout(
+      Promise.all([jobStatuses(s.db, JOBS), alertIncidentCount(s.db), newestCompleteBackup(s.db)]),
       s.config.healthTimeoutMs,
       'database',
     );
-    return { jobs, openIncidents };
+    return { jobs, openIncidents, newestBackupAt: newestBackup?.finishedAt ?? null };
   } catch (error) {
     s.logger.warn('metrics: database figures unavailable', { error: (error as Error).message });
     return null;

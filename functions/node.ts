@@ -48,25 +48,38 @@ export type NodeServer = {
 
 /**
  * The services a Node process shares across requests; drain() waits for deferred background
- * work (called on shutdown, so nothing is lost on SIGTERM).
+ * work (called on shutdown, so nothing is lost on SIGTERM). The request log writer uses logDb
+ * (its own connection when the caller gives one) so a flush never takes a request's.
  */
 export function nodeServices(
   config: Config,
   db: Db,
   logger: Logger,
   pool?: Pool,
+  logDb: Db = db,
 ): { services: Services; drain(): Promise<void> } {
   const pending = new Set<Promise<unknown>>();
-  const requestLogs = new RequestLogWriter({ maxBuffered: config.requestLogBufferMax });
-  // The request log is written every REQUEST_LOG_FLUSH_INTERVAL_MS (500 ms), and early when a batch
-  // of 500 is waiting. A failed flush keeps its rows; the failure is logged once until a flush
+  // The request log is written every REQUEST_LOG_FLUSH_INTERVAL_MS (500 ms), and as soon as a batch
+  // of 500 is waiting: in its own turn of the event loop (setImmediate), never on the stack of the
+  // request that filled it. A failed flush keeps its rows; the failure is logged once until a flush
   // succeeds again.
   let lastFlushError: string | null = null;
+  let flushQueued = false;
+  const flushSoon = () => {
+    if (flushQueued) return;
+    flushQueued = true;
+    setImmediate(() => {
+      flushQueued = false;
+      void flushLogs();
+    });
+  };
+  const requestLogs = new RequestLogWriter({ onBatchReady: flushSoon, maxBuffered: config.requestLogBufferMax });
   const flushLogs = () =>
-    requestLogs.flush(db).then(
+    requestLogs.flush(logDb).then(
       () => {
         if (lastFlushError) logger.info('request log writing resumed', { dropped: requestLogs.stats().dropped });
         lastFlushError = null;
+        if (requestLogs.batchReady) flushSoon();
       },
       (error: Error) => {
         if (lastFlushError !== error.message)
@@ -115,7 +128,7 @@ export function nodeServices(
       while (pending.size > 0) await Promise.allSettled([...pending]);
       // SIGTERM: what is buffered is written before the pool closes.
       await requestLogs
-        .drain(db)
+        .drain(logDb)
         .catch((error: Error) =>
           logger.error('request logs lost at shutdown', { rows: requestLogs.stats().backlog, error: error.message }),
         );
@@ -212,13 +225,22 @@ export async function startNodeServer(config: Config, options: NodeServerOptions
     });
     const db = createDb(pool);
     cleanup.unshift(() => db.destroy());
+    // The request log writer's own connection, outside the request pool (DATABASE_POOL_MAX).
+    const logDb = createDb(
+      createPool(databaseUrl, {
+        max: 1,
+        ssl: config.databaseSsl,
+        onError: (error) => logger.warn('idle log writer connection lost', { error: error.message }),
+      }),
+    );
+    cleanup.unshift(() => logDb.destroy());
 
     if (config.migrateOnStart) {
       const applied = await migrateOrThrow(db);
       if (applied.length > 0) logger.info('migrations applied', { migrations: applied.map((r) => r.migrationName) });
     }
 
-    const { services, drain } = nodeServices(config, db, logger, pool);
+    const { services, drain } = nodeServices(config, db, logger, pool, logDb);
     if (options.clusterWorker) {
       // The primary runs the scheduler and the alert monitor; this worker serves HTTP only.
       services.collectProcessMetrics = options.clusterWorker.attach(() => ({

@@ -3,9 +3,15 @@ import type { Permission } from '../lib/auth/permissions.ts';
 import { ErrorEnvelopeSchema } from './errors.ts';
 import { requireAuth } from './middleware/auth.ts';
 import { requireCronSecret } from './middleware/cron-secret.ts';
+import { requireTelegramSecret } from './middleware/telegram-secret.ts';
 
-/** Who may call a route: anyone, any signed-in user, holders of a permission, or system cron (CRON_SECRET). */
-export type Access = 'public' | 'authenticated' | 'cron' | Permission;
+/**
+ * Who may call a route: anyone, any signed-in user, holders of a permission, system cron
+ * (CRON_SECRET), or Telegram delivering updates (TELEGRAM_WEBHOOK_SECRET in its header).
+ */
+export type Access = 'public' | 'authenticated' | 'cron' | 'telegram' | Permission;
+
+const SECURITY_SCHEMES: Partial<Record<Access, string>> = { cron: 'cronSecret', telegram: 'telegramSecret' };
 
 export const ACCESS_EXTENSION = 'x-opsbase-access';
 
@@ -20,10 +26,12 @@ export function route<const R extends Omit<RouteConfig, 'middleware' | 'security
       ? []
       : access === 'cron'
         ? [requireCronSecret()]
-        : [requireAuth(access === 'authenticated' ? undefined : access)];
+        : access === 'telegram'
+          ? [requireTelegramSecret()]
+          : [requireAuth(access === 'authenticated' ? undefined : access)];
   return createRoute({
     ...config,
-    ...(isPublic ? {} : { security: [{ [access === 'cron' ? 'cronSecret' : 'bearerAuth']: [] }] }),
+    ...(isPublic ? {} : { security: [{ [SECURITY_SCHEMES[access] ?? 'bearerAuth']: [] }] }),
     middleware,
     [ACCESS_EXTENSION]: access,
   } as R & { middleware: ReturnType<typeof requireAuth>[] });
@@ -36,6 +44,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   404: 'Not found',
   409: 'Conflicts with existing data',
   413: 'Body over BODY_LIMIT',
+  415: 'Content of a type the route does not accept',
   429: 'Rate limited; see Retry-After',
   503: 'A dependency is unavailable',
 };

@@ -1,3 +1,4 @@
+import { DOMParser, Node } from '@xmldom/xmldom';
 import { alertsConfigured, checkAlerts, createAlertMemory } from '../lib/alerts/monitor.ts';
 import { AuthUserCache } from '../lib/auth/user-cache.ts';
 import { type Config, ConfigError, parseConfig } from '../lib/config.ts';
@@ -32,6 +33,11 @@ type IsolateState =
       httpMetrics: HttpMetrics;
     }
   | { error: ConfigError };
+
+// The AWS SDK's browser build parses S3's XML answers (list calls, errors) with a DOMParser and
+// reads Node's node-type constants; workerd has neither.
+(globalThis as { DOMParser?: unknown }).DOMParser ??= DOMParser;
+(globalThis as { Node?: unknown }).Node ??= Node;
 
 // Config and the S3 client are per isolate (the env object is stable across requests);
 // database connections are per request, because Workers cannot share sockets between requests.
@@ -151,7 +157,11 @@ export default {
       if (due.length === 0) services.logger.warn('no job has this cron schedule', { cron: controller.cron });
       await Promise.all(due.map((job) => runJob(runnerDeps(services), job, { kind: 'schedule', scheduledFor })));
       // Workers have no timers between events: the alert rules are checked on every cron event.
-      if (alertsConfigured(services.config)) await checkAlerts(alertDeps(services), alertMemory);
+      if (alertsConfigured(services.config)) {
+        await checkAlerts(alertDeps(services), alertMemory).catch((error: Error) =>
+          services.logger.error('alert check failed', { error: error.message }),
+        );
+      }
     } finally {
       provider.release?.(services);
     }

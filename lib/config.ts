@@ -280,6 +280,10 @@ const envSchema = z.object({
     emptyToUndefined,
     z.coerce.number({ error: 'expected a number' }).int().min(1).max(50_000).default(5000),
   ),
+  LEADS_SYNC_SETTLE_SECONDS: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number({ error: 'expected seconds' }).int().min(0).max(3600).default(60),
+  ),
   ATTENDANCE_API_URL: url(['http:', 'https:']),
   ATTENDANCE_API_KEY: optionalString,
   ATTENDANCE_TIMEZONE: timeZone,
@@ -323,6 +327,7 @@ const envSchema = z.object({
   ALERT_TELEGRAM_CHAT_ID: optionalString,
   ALERT_AFTER_FAILURES: positiveInt(3),
   ALERT_CHECK_INTERVAL: duration(60),
+  ALERT_BACKUP_MAX_AGE: duration(26 * 3600),
 
   BACKUP_PREFIX: z.preprocess(
     emptyToUndefined,
@@ -370,6 +375,16 @@ const envSchema = z.object({
     'must be at least 5mb (the S3 minimum part size)',
   ),
   BACKUP_DRILL_DATABASE_URL: url(['postgres:', 'postgresql:']),
+  TELEGRAM_WEBHOOK_URL: url(['https:', 'http:']),
+  TELEGRAM_WEBHOOK_SECRET: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{16,256}$/, '16-256 characters of A-Z, a-z, 0-9, _ and - (openssl rand -hex 32)')
+      .optional(),
+  ),
+  RESERVATION_TTL: duration(24 * 3600),
+  UPLOAD_URL_TTL: duration(300),
   DATABASE_CONNECT_TIMEOUT_MS: positiveInt(3000),
   DATABASE_QUERY_TIMEOUT_MS: z.preprocess(
     emptyToUndefined,
@@ -446,15 +461,32 @@ export type Config = {
   webConcurrency: number | 'max';
   /** Bearer token of GET /metrics; undefined answers 503 there. */
   metricsToken: string | undefined;
-  telegram: { botToken: string | undefined; apiBase: string };
+  telegram: {
+    /** undefined: the bot sends nothing (alerts, vending replies and notifications are skipped, and say so). */
+    botToken: string | undefined;
+    /** The Bot API's base URL (https://api.telegram.org; a local fake in tests). */
+    apiBase: string;
+    /** Public URL of POST /api/telegram/webhook, for `opsbase telegram set-webhook`. */
+    webhookUrl: string | undefined;
+    /** undefined: POST /api/telegram/webhook answers 503 rather than taking unauthenticated updates. */
+    webhookSecret: string | undefined;
+  };
   alerts: {
     webhookUrl: string | undefined;
     telegramChatId: string | undefined;
     /** A job alerts when its last this-many finished runs all failed. */
     afterFailures: number;
     checkIntervalMs: number;
+    /** The newest complete backup may be this old before it alerts (with object storage set). */
+    backupMaxAgeMs: number;
   };
   backup: BackupSettings;
+  vending: {
+    /** How long a reservation holds stock when the request names no expiry. */
+    reservationTtlSeconds: number;
+    /** Lifetime of the signed URL GET /api/uploads/:id redirects to. */
+    uploadUrlTtlSeconds: number;
+  };
   /** How long the Node pool waits for a database connection before the request fails with 503. */
   databaseConnectTimeoutMs: number;
   /** Client-side limit on one query of the Node server's pool (0: none); past it, 503 and a new connection. */
@@ -489,6 +521,8 @@ export type CrmConfig = {
     /** Zone of the source's DATETIME values (TIMESTAMP columns arrive in UTC). */
     timeZone: string;
     batchSize: number;
+    /** Rows changed less than this long ago (by the source's clock) wait for the next run. */
+    settleSeconds: number;
   };
   attendance: {
     /** undefined: the attendance sync is not configured. */
@@ -612,6 +646,7 @@ export function parseConfig(env: RawEnv): Config {
         columns: e.LEADS_MYSQL_COLUMNS,
         timeZone: e.LEADS_MYSQL_TIMEZONE,
         batchSize: e.LEADS_SYNC_BATCH_SIZE,
+        settleSeconds: e.LEADS_SYNC_SETTLE_SECONDS,
       },
       attendance: {
         apiUrl: e.ATTENDANCE_API_URL,
@@ -623,12 +658,18 @@ export function parseConfig(env: RawEnv): Config {
     },
     webConcurrency: e.WEB_CONCURRENCY,
     metricsToken: e.METRICS_TOKEN,
-    telegram: { botToken: e.TELEGRAM_BOT_TOKEN, apiBase: e.TELEGRAM_API_BASE },
+    telegram: {
+      botToken: e.TELEGRAM_BOT_TOKEN,
+      apiBase: e.TELEGRAM_API_BASE,
+      webhookUrl: e.TELEGRAM_WEBHOOK_URL,
+      webhookSecret: e.TELEGRAM_WEBHOOK_SECRET,
+    },
     alerts: {
       webhookUrl: e.ALERT_WEBHOOK_URL,
       telegramChatId: e.ALERT_TELEGRAM_CHAT_ID,
       afterFailures: e.ALERT_AFTER_FAILURES,
       checkIntervalMs: e.ALERT_CHECK_INTERVAL * 1000,
+      backupMaxAgeMs: e.ALERT_BACKUP_MAX_AGE * 1000,
     },
     backup: {
       prefix: e.BACKUP_PREFIX,
@@ -640,6 +681,7 @@ export function parseConfig(env: RawEnv): Config {
       partSize: e.BACKUP_PART_SIZE,
       drillDatabaseUrl: e.BACKUP_DRILL_DATABASE_URL,
     },
+    vending: { reservationTtlSeconds: e.RESERVATION_TTL, uploadUrlTtlSeconds: e.UPLOAD_URL_TTL },
     databaseConnectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
     databaseQueryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS,
     requestLogBufferMax: e.REQUEST_LOG_BUFFER_MAX,

@@ -10,6 +10,7 @@ import { ensureFirstAdmin } from '../lib/auth/bootstrap.ts';
 import { parseConfigOrExit } from '../lib/config.ts';
 import { createLogger } from '../lib/logger.ts';
 import { seedCrmDemo } from './demo/crm.ts';
+import { seedVendingDemo } from './demo/vending.ts';
 import { localJwtSecret } from './dev-secrets.ts';
 import { type LocalStack, psqlUrl, startLocalStack } from './stack.ts';
 
@@ -42,6 +43,7 @@ try {
     email: env.ADMIN_EMAIL || 'admin@opsbase.local',
     password: env.ADMIN_PASSWORD,
   });
+  await seedVendingDemo(server.services.db, config.auth.password);
   printBanner(server, stack, config.dataDir, admin);
   await seedCrmDemo(server.services.db, config, console.log);
   onShutdownSignal(stopAll, logger);

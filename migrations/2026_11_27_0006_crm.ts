@@ -77,6 +77,9 @@ export async function up(db: Kysely<any>): Promise<void> {
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropTable('attendance').execute();
   await db.schema.dropTable('leads').execute();
-  // sync_cursors may belong to other sources too: only this feature's rows go.
+  // sync_cursors may serve other sources too: only this feature's rows go, and the table only
+  // when nothing else is left in it.
   await db.deleteFrom('sync_cursors').where('source', 'in', ['leads', 'attendance']).execute();
+  const others = await db.selectFrom('sync_cursors').select('source').limit(1).executeTakeFirst();
+  if (!others) await db.schema.dropTable('sync_cursors').execute();
 }

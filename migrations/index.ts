@@ -5,8 +5,10 @@ import * as jobs from './2026_11_23_0003_jobs.ts';
 import * as requestLogs from './2026_11_23_0004_request_logs.ts';
 import * as backups from './2026_11_27_0005_backups.ts';
 import * as crm from './2026_11_27_0006_crm.ts';
+import * as vending from './2026_11_27_0007_vending.ts';
 import * as observabilityIndexes from './2026_11_27_0009_observability_indexes.ts';
 import * as alerts from './2026_11_27_0010_alerts.ts';
+import * as requestLogMethods from './2026_11_27_0010_request_log_methods.ts';
 
 /**
  * Every migration, by name, in order. A static map rather than a folder scan so the
@@ -19,6 +21,8 @@ export const migrations: Record<string, Migration> = {
   '2026_11_23_0004_request_logs': requestLogs,
   '2026_11_27_0005_backups': backups,
   '2026_11_27_0006_crm': crm,
+  '2026_11_27_0007_vending': vending,
   '2026_11_27_0009_observability_indexes': observabilityIndexes,
   '2026_11_27_0010_alerts': alerts,
+  '2026_11_27_0010_request_log_methods': requestLogMethods,
 };

@@ -201,6 +201,121 @@ export interface RequestLogErrorHoursTable {
   last_seen: Date;
   samples: string[];
 }
+// Vending (migrations/2026_11_27_0007_vending.ts)
+
+export interface LocationsTable {
+  id: Generated<string>;
+  code: string;
+  name: string;
+  address: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+export type Location = Selectable<LocationsTable>;
+
+/** The product catalog. */
+export interface NomenclatureTable {
+  id: Generated<string>;
+  sku: string;
+  name: string;
+  category: string | null;
+  unit: Generated<string>;
+  /** numeric(12,2): an exact decimal string. */
+  price: string | null;
+  is_active: Generated<boolean>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+export type Product = Selectable<NomenclatureTable>;
+
+export type MachineStatus = 'active' | 'maintenance' | 'offline' | 'retired';
+
+export interface MachinesTable {
+  id: Generated<string>;
+  code: string;
+  name: string;
+  location_id: string | null;
+  status: Generated<MachineStatus>;
+  last_serviced_at: Date | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+export type Machine = Selectable<MachinesTable>;
+
+export type TaskType = 'refill' | 'collection' | 'maintenance';
+export type TaskStatus = 'pending' | 'assigned' | 'overdue' | 'completed' | 'cancelled';
+
+export interface TasksTable {
+  id: Generated<string>;
+  number: Generated<number>;
+  machine_id: string;
+  type: TaskType;
+  status: Generated<TaskStatus>;
+  assigned_to: string | null;
+  due_at: Date;
+  completed_at: Date | null;
+  completed_by: string | null;
+  cancelled_at: Date | null;
+  notes: string | null;
+  overdue_notified_at: Date | null;
+  created_by: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+export type Task = Selectable<TasksTable>;
+
+export type ReservationStatus = 'active' | 'released' | 'expired';
+
+export interface InventoryReservationsTable {
+  id: Generated<string>;
+  task_id: string;
+  product_id: string;
+  quantity: number;
+  status: Generated<ReservationStatus>;
+  expires_at: Date;
+  released_at: Date | null;
+  created_at: Generated<Date>;
+}
+export type InventoryReservation = Selectable<InventoryReservationsTable>;
+
+export interface OperatorRatingsTable {
+  id: Generated<number>;
+  operator_id: string;
+  /** The day scored, 'YYYY-MM-DD' (UTC). */
+  period: string;
+  /** numeric(5,2) as an exact decimal string. */
+  score: string;
+  tasks_done: number;
+  tasks_on_time: number;
+  tasks_overdue: number;
+  tasks_missed: number;
+  computed_at: Generated<Date>;
+  created_at: Generated<Date>;
+}
+export type OperatorRating = Selectable<OperatorRatingsTable>;
+
+export interface TelegramLinksTable {
+  user_id: string;
+  chat_id: number | null;
+  username: string | null;
+  link_code_hash: string | null;
+  link_code_expires_at: Date | null;
+  linked_at: Date | null;
+  created_at: Generated<Date>;
+}
+
+export interface UploadsTable {
+  id: Generated<string>;
+  task_id: string;
+  object_key: string;
+  content_type: string;
+  size_bytes: number;
+  sha256: string;
+  original_name: string | null;
+  uploaded_by: string | null;
+  created_at: Generated<Date>;
+}
+export type Upload = Selectable<UploadsTable>;
 
 /** Every table Opsbase owns, as Kysely sees it. */
 export interface Database {
@@ -220,4 +335,12 @@ export interface Database {
   backups: BackupsTable;
   request_log_minute_totals: RequestLogMinuteTotalsTable;
   request_log_error_hours: RequestLogErrorHoursTable;
+  locations: LocationsTable;
+  nomenclature: NomenclatureTable;
+  machines: MachinesTable;
+  tasks: TasksTable;
+  inventory_reservations: InventoryReservationsTable;
+  operator_ratings: OperatorRatingsTable;
+  telegram_links: TelegramLinksTable;
+  uploads: UploadsTable;
 }

@@ -210,6 +210,58 @@ describe.each(databaseKinds())('alerts on %s', (kind) => {
       expect(texts()[1]).toMatch(/^✅ Opsbase resolved after .+: Health is red: storage is down/);
     });
 
+    const backupFinished = (id: string, hoursAgo: number) =>
+      database.db
+        .insertInto('backups')
+        .values({
+          id,
+          status: 'complete',
+          trigger: 'job',
+          holder: 'test',
+          started_at: sql<Date>`now() - make_interval(hours => ${hoursAgo})`,
+          finished_at: sql<Date>`now() - make_interval(hours => ${hoursAgo})`,
+        })
+        .execute();
+
+    it('the newest complete backup older than ALERT_BACKUP_MAX_AGE (26 h) alerts once; a fresh backup resolves it', async () => {
+      await clearIncidents();
+      await database.db.deleteFrom('backups').execute();
+      const a = replica('a', database.db, s3.env, []);
+      await backupFinished('2026-11-20T02-00-00Z', 25);
+      expect((await a.check()).opened).toEqual([]);
+      // A failed attempt since then does not count: only complete backups do.
+      await database.db
+        .insertInto('backups')
+        .values({ id: '2026-11-21T02-00-00Z', status: 'failed', trigger: 'job', holder: 'test', error: 'disk full' })
+        .execute();
+      await database.db
+        .updateTable('backups')
+        .set({ finished_at: sql`now() - interval '27 hours'` })
+        .where('status', '=', 'complete')
+        .execute();
+      expect((await a.check()).opened).toEqual(['backup_stale']);
+      expect((await a.check()).opened).toEqual([]);
+      expect(texts()).toHaveLength(1);
+      expect(texts()[0]).toMatch(/^🔴 Opsbase alert: The newest complete backup is 1 d 3 h old .*the limit is 1 d 2 h/);
+      await backupFinished('2026-11-22T02-00-00Z', 0);
+      expect((await a.check()).resolved).toEqual(['backup_stale']);
+      expect(texts()).toHaveLength(2);
+      expect(texts()[1]).toMatch(/^✅ Opsbase resolved after .+: The newest complete backup is/);
+    });
+
+    it('no complete backup at all, longer than the limit after the schema was installed, alerts', async () => {
+      await clearIncidents();
+      await database.db.deleteFrom('backups').execute();
+      // The default limit (26 h) has not passed since this test database was migrated.
+      expect((await replica('a', database.db, s3.env, []).check()).opened).toEqual([]);
+      const strict = replica('strict', database.db, { ...s3.env, ALERT_BACKUP_MAX_AGE: '1s' }, []);
+      await waitFor(async () => (await strict.check()).opened.includes('backup_stale'), 10_000, 'the alert');
+      expect(texts()[0]).toMatch(/No complete backup exists, .+ after the database was set up/);
+      // Without object storage no backup can be made: the rule does not apply.
+      await clearIncidents();
+      expect((await replica('no-s3', database.db, { ALERT_BACKUP_MAX_AGE: '1s' }, []).check()).opened).toEqual([]);
+    });
+
     it('an unreachable database alerts once per process, and its return once', async () => {
       await clearIncidents();
       const a = replica('a', proxiedDb, {}, []);
@@ -297,7 +349,8 @@ describe.each(databaseKinds())('alerts on %s', (kind) => {
     const none = spawnProject(['bin/opsbase.mjs', 'alerts', 'test'], { ...env, ALERT_WEBHOOK_URL: '' });
     expect(await none.exited).toBe(1);
     expect(none.output()).toContain('no alert channel');
-  });
+    // Four CLI processes, each starting tsx: seconds apiece on a busy machine.
+  }, 120_000);
 
   it('the Node server runs the monitor: a dependency going down reaches the webhook', async () => {
     await clearIncidents();

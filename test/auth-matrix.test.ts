@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { utf8 } from '../lib/auth/crypto.ts';
@@ -44,7 +45,10 @@ const PUBLIC_OPERATIONS = [
 const ADMIN_PREFIXES = ['/api/admin/', '/api/users'];
 
 const CRON_SECRET = 'matrix-cron-secret-0123456789abcdef';
-const KNOWN_ACCESS = ['public', 'authenticated', 'cron', ...Object.keys(PERMISSIONS)];
+const TELEGRAM_WEBHOOK_SECRET = 'matrix-telegram-secret-0123456789';
+const KNOWN_ACCESS = ['public', 'authenticated', 'cron', 'telegram', ...Object.keys(PERMISSIONS)];
+/** Routes that take a secret of their own (not a user's bearer token). */
+const SECRET_ACCESS = ['cron', 'telegram'];
 
 type SeededUser = Awaited<ReturnType<typeof seedUser>>;
 type Forgery = { settings: TokenSettings; subject: SeededUser; refreshToken: string };
@@ -114,7 +118,7 @@ describe.each(databaseKinds())('authorization matrix generated from the router (
 
   beforeAll(async () => {
     [database, s3] = await Promise.all([createTestDatabase(kind), startTestS3()]);
-    harness = appFor({ DATABASE_URL: database.url, ...s3.env, CRON_SECRET });
+    harness = appFor({ DATABASE_URL: database.url, ...s3.env, CRON_SECRET, TELEGRAM_WEBHOOK_SECRET });
     operations = await readOperations(harness.app);
     const subject = await seedUser(database.db, 'admin');
     forgery = {
@@ -149,6 +153,19 @@ describe.each(databaseKinds())('authorization matrix generated from the router (
     }),
   };
 
+  /**
+   * Multipart bodies (the OpenAPI document's JSON schemas do not describe them): a form that
+   * passes validation, for a task nobody has, so a granted caller reaches the handler's 404.
+   */
+  const FORM_FIXTURES: Record<string, () => FormData> = {
+    'POST /api/uploads': () => {
+      const form = new FormData();
+      form.set('taskId', randomUUID());
+      form.set('file', new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])], 'a.png'));
+      return form;
+    },
+  };
+
   /** A request that reaches the handler when the credential is good: real ids, a valid body. */
   async function send(
     op: Operation,
@@ -157,6 +174,7 @@ describe.each(databaseKinds())('authorization matrix generated from the router (
     const caller = options.caller ?? (await seedUser(database.db, 'agent'));
     const fixture = BODY_FIXTURES[op.key];
     const body = fixture ? await fixture(caller) : op.body && sampleBody(op.body);
+    const form = FORM_FIXTURES[op.key]?.();
     const headers: Record<string, string> = {};
     if (options.authorization !== undefined) headers.authorization = options.authorization;
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -165,7 +183,7 @@ describe.each(databaseKinds())('authorization matrix generated from the router (
       harness.app.request(path, {
         method: op.method,
         headers,
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(form ? { body: form } : body === undefined ? {} : { body: JSON.stringify(body) }),
       }),
     );
   }
@@ -174,8 +192,9 @@ describe.each(databaseKinds())('authorization matrix generated from the router (
   const targetFor = async (op: Operation) =>
     op.pathParams.some((p) => p.schema.format === 'uuid') ? (await seedUser(database.db, 'agent')).id : someUserId;
 
-  const protectedOps = () => operations.filter((o) => o.access !== 'public');
-  const userOps = () => operations.filter((o) => o.access !== 'public' && o.access !== 'cron');
+  /** Routes a bearer credential opens: user tokens or CRON_SECRET. */
+  const protectedOps = () => operations.filter((o) => o.access !== 'public' && o.access !== 'telegram');
+  const userOps = () => operations.filter((o) => o.access !== 'public' && !SECRET_ACCESS.includes(o.access));
   const describeAnswer = (a: Answer) => `${a.status} ${a.text.slice(0, 160)}`;
 
   function unauthorizedProblems(answer: Answer): string[] {
@@ -288,6 +307,38 @@ describe.each(databaseKinds())('authorization matrix generated from the router (
       }
     }
     expect(failures).toEqual([]);
+  });
+
+  it('the Telegram webhook takes only TELEGRAM_WEBHOOK_SECRET in its header: no header, a wrong one, CRON_SECRET or an md token get 401', async () => {
+    const telegramOps = operations.filter((o) => o.access === 'telegram');
+    expect(telegramOps.map((o) => o.key)).toEqual(['POST /api/telegram/webhook']);
+    const md = await seedUser(database.db, 'md');
+    const mdToken = bearer((await login(md)).accessToken);
+    const update = JSON.stringify({ update_id: 1 });
+    const post = (headers: Record<string, string>) =>
+      readAnswer(
+        harness.app.request('/api/telegram/webhook', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: update,
+        }),
+      );
+    const failures: string[] = [];
+    for (const [name, headers] of [
+      ['no header', {}],
+      ['a wrong secret', { 'x-telegram-bot-api-secret-token': `${TELEGRAM_WEBHOOK_SECRET}x` }],
+      ['a prefix of the secret', { 'x-telegram-bot-api-secret-token': TELEGRAM_WEBHOOK_SECRET.slice(0, -1) }],
+      ['CRON_SECRET as a bearer', { authorization: bearer(CRON_SECRET) }],
+      ['CRON_SECRET in the header', { 'x-telegram-bot-api-secret-token': CRON_SECRET }],
+      ['an md token', { authorization: mdToken }],
+    ] as [string, Record<string, string>][]) {
+      const answer = await post(headers);
+      const problems = envelopeProblems(answer);
+      if (answer.status !== 401 || errorCode(answer) !== 'UNAUTHORIZED') problems.unshift(`status ${answer.status}`);
+      if (problems.length > 0) failures.push(`${name}: ${problems.join('; ')}`);
+    }
+    expect(failures).toEqual([]);
+    expect((await post({ 'x-telegram-bot-api-secret-token': TELEGRAM_WEBHOOK_SECRET })).status).toBe(200);
   });
 
   it('public routes answer without a token, and a bad token does not make them refuse', async () => {

@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../lib/config.ts';
 import { ROOT, scratchDir } from './support/paths.ts';
+import { spawnProject } from './support/processes.ts';
 
 const SECRET = 'test-secret-test-secret-test-secret-0123';
 const BASE = { JWT_SECRET: SECRET };
@@ -208,25 +208,8 @@ describe('entry points refuse a bad configuration', () => {
   const cwd = scratchDir('config-entry');
   afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 
-  function runNode(args: string[], env: Record<string, string>) {
-    return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, args, {
-        cwd,
-        env: { PATH: process.env.PATH ?? '', JWT_SECRET: SECRET, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk;
-      });
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk;
-      });
-      child.once('error', reject);
-      child.once('close', (code) => resolve({ code, stdout, stderr }));
-    });
-  }
+  const runNode = (args: string[], env: Record<string, string>) =>
+    spawnProject(args, { JWT_SECRET: SECRET, ...env }, { cwd, isolatedEnv: true }).finished;
 
   const entries: [string, string[]][] = [
     ['the Node server', ['--import', 'tsx', join(ROOT, 'functions/node.ts')]],

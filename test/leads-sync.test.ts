@@ -80,7 +80,7 @@ describe.skipIf(skipReason !== null)(
           const id = from + i;
           const at =
             options.updatedAt ??
-            `2026-11-20 09:${String(Math.floor(id / 60) % 60).padStart(2, '0')}:${String(id % 60).padStart(2, '0')}.${String(id % 1000).padStart(3, '0')}`;
+            `2025-11-20 09:${String(Math.floor(id / 60) % 60).padStart(2, '0')}:${String(id % 60).padStart(2, '0')}.${String(id % 1000).padStart(3, '0')}`;
           return [
             id,
             `Lead ${id}`,
@@ -91,7 +91,7 @@ describe.skipIf(skipReason !== null)(
             'new',
             null,
             null,
-            '2026-11-01 10:00:00',
+            '2025-11-01 10:00:00',
             at,
           ];
         });
@@ -155,7 +155,7 @@ describe.skipIf(skipReason !== null)(
         expect((await sync()).message).toMatch(/read 23 rows in 5 batches; 23 new/);
         await expectMirrors(await sourceRows());
         const cursor = await readSyncCursor<LeadsCursor>(pg.db, LEADS_CURSOR_SOURCE);
-        expect(cursor).toEqual({ updatedAt: '2026-11-20 09:00:23.023', id: '23' });
+        expect(cursor).toEqual({ updatedAt: '2025-11-20 09:00:23.023', id: '23' });
 
         const before = await pg.db
           .selectFrom('leads')
@@ -164,7 +164,7 @@ describe.skipIf(skipReason !== null)(
           .executeTakeFirstOrThrow();
         await addRows(4);
         await my.conn.query(
-          "update leads set status = 'contacted', name = 'Renamed', updated_at = '2026-11-21 08:00:00.000' where id in (3, 7)",
+          "update leads set status = 'contacted', name = 'Renamed', updated_at = '2025-11-21 08:00:00.000' where id in (3, 7)",
         );
         const second = await sync();
         expect(second.message).toMatch(/read 6 rows in 2 batches; 4 new, 2 updated, 0 unchanged/);
@@ -180,13 +180,13 @@ describe.skipIf(skipReason !== null)(
 
       it('rows sharing one updated_at across a batch boundary are each read once', async () => {
         await addRows(3);
-        await addRows(12, { updatedAt: '2026-11-25 12:00:00.000' });
-        await addRows(2, { updatedAt: '2026-11-25 12:00:01.000' });
+        await addRows(12, { updatedAt: '2025-11-25 12:00:00.000' });
+        await addRows(2, { updatedAt: '2025-11-25 12:00:01.000' });
         const result = await sync({ LEADS_SYNC_BATCH_SIZE: '4' });
         expect(result.message).toMatch(/read 17 rows in 5 batches; 17 new/);
         await expectMirrors(await sourceRows());
         // Two more at the same instant as the boundary after the first run: the cursor's id picks them up.
-        await addRows(2, { updatedAt: '2026-11-25 12:00:01.000' });
+        await addRows(2, { updatedAt: '2025-11-25 12:00:01.000' });
         expect((await sync({ LEADS_SYNC_BATCH_SIZE: '4' })).message).toMatch(/read 2 rows in 1 batches; 2 new/);
         await expectMirrors(await sourceRows());
       });
@@ -206,7 +206,7 @@ describe.skipIf(skipReason !== null)(
         await expectMirrors(await sourceRows('id in (1, 3, 6)'));
         // Fixed in the source (which bumps updated_at): the next run takes it.
         await my.conn.query(
-          "update leads set email = 'fixed@example.com', updated_at = '2026-11-26 00:00:00' where id = 2",
+          "update leads set email = 'fixed@example.com', updated_at = '2025-11-26 00:00:00' where id = 2",
         );
         expect((await sync()).message).toMatch(/1 new/);
         await expectMirrors(await sourceRows('id in (1, 2, 3, 6)'));
@@ -217,8 +217,8 @@ describe.skipIf(skipReason !== null)(
         await my.conn.query(`create table crm_enquiries (enquiry_no varchar(20) primary key, full_name varchar(100),
         mobile varchar(20), mail varchar(100), stage varchar(20), owner_email varchar(100),
         modified_on timestamp(3) not null, key (modified_on, enquiry_no))`);
-        await my.conn.query(`insert into crm_enquiries values ('ENQ-001', 'Asha Rao', '98450 00001', 'asha@example.com', 'Hot', 'AGENT@EXAMPLE.COM', '2026-11-20 10:00:00.000'),
-        ('ENQ-002', 'Vikram Singh', null, null, 'cold', null, '2026-11-20 10:00:00.000')`);
+        await my.conn.query(`insert into crm_enquiries values ('ENQ-001', 'Asha Rao', '98450 00001', 'asha@example.com', 'Hot', 'AGENT@EXAMPLE.COM', '2025-11-20 10:00:00.000'),
+        ('ENQ-002', 'Vikram Singh', null, null, 'cold', null, '2025-11-20 10:00:00.000')`);
         const agent = await seedUser(pg.db, 'agent', { email: 'agent@example.com' });
         const result = await sync({
           LEADS_MYSQL_TABLE: 'crm_enquiries',
@@ -238,14 +238,26 @@ describe.skipIf(skipReason !== null)(
           },
           { external_id: 'ENQ-002', name: 'Vikram Singh', status: 'cold', assigned_to: null },
         ]);
-        expect(rows[0]?.updated_at.toISOString()).toBe('2026-11-20T10:00:00.000Z');
+        expect(rows[0]?.updated_at.toISOString()).toBe('2025-11-20T10:00:00.000Z');
+      });
+
+      it('rows changed within LEADS_SYNC_SETTLE_SECONDS (by the source clock) wait for the next run', async () => {
+        await addRows(3);
+        await my.conn.query('update leads set updated_at = utc_timestamp(3) where id = 2');
+        const first = await sync({ LEADS_SYNC_SETTLE_SECONDS: '600' });
+        expect(first.message).toMatch(/read 2 rows in 1 batches; 2 new/);
+        expect((await stored()).map((r) => r.external_id)).toEqual(['1', '3']);
+        // Once it has settled (here: the window shrinks to nothing), the next run takes it.
+        const next = await sync({ LEADS_SYNC_SETTLE_SECONDS: '0' });
+        expect(next.message).toMatch(/read 1 rows in 1 batches; 1 new/);
+        await expectMirrors(await sourceRows());
       });
 
       it('reads DATETIME values in LEADS_MYSQL_TIMEZONE', async () => {
-        await addRows(1, { updatedAt: '2026-11-20 15:30:00.000' });
+        await addRows(1, { updatedAt: '2025-11-20 15:30:00.000' });
         await sync({ LEADS_MYSQL_TIMEZONE: 'Asia/Kolkata' });
         const row = await pg.db.selectFrom('leads').select('source_updated_at').executeTakeFirstOrThrow();
-        expect(row.source_updated_at?.toISOString()).toBe('2026-11-20T10:00:00.000Z');
+        expect(row.source_updated_at?.toISOString()).toBe('2025-11-20T10:00:00.000Z');
       });
 
       it('a local edit newer than the source row survives a sync; a newer source change wins', async () => {
@@ -256,12 +268,12 @@ describe.skipIf(skipReason !== null)(
           .set({
             status: 'qualified',
             notes: 'called',
-            edited_at: new Date('2026-11-22T00:00:00Z'),
-            updated_at: new Date('2026-11-22T00:00:00Z'),
+            edited_at: new Date('2025-11-22T00:00:00Z'),
+            updated_at: new Date('2025-11-22T00:00:00Z'),
           })
           .execute();
-        await my.conn.query("update leads set phone = '+91 1', updated_at = '2026-11-21 00:00:00' where id = 1");
-        await my.conn.query("update leads set status = 'lost', updated_at = '2026-11-23 00:00:00' where id = 2");
+        await my.conn.query("update leads set phone = '+91 1', updated_at = '2025-11-21 00:00:00' where id = 1");
+        await my.conn.query("update leads set status = 'lost', updated_at = '2025-11-23 00:00:00' where id = 2");
         await sync();
         const rows = await stored();
         expect(rows[0]).toMatchObject({ external_id: '1', phone: '+91 1', status: 'qualified', notes: 'called' });
@@ -355,7 +367,7 @@ describe.skipIf(skipReason !== null)(
 
       it('a sync SIGKILLed mid-run leaves whole batches only; a rerun completes the mirror without duplicates', async () => {
         await my.conn.query(
-          "insert into leads (id, name, email, updated_at) select seq, concat('Bulk ', seq), concat('bulk', seq, '@example.com'), timestamp('2026-11-20 00:00:00') + interval (seq div 3) second from seq_1_to_6000",
+          "insert into leads (id, name, email, updated_at) select seq, concat('Bulk ', seq), concat('bulk', seq, '@example.com'), timestamp('2025-11-20 00:00:00') + interval (seq div 3) second from seq_1_to_6000",
         );
         const child = fork(join(ROOT, 'test/fixtures/leads-sync-child.ts'), [], {
           execArgv: ['--import', 'tsx'],
@@ -403,7 +415,8 @@ describe.skipIf(skipReason !== null)(
           .execute();
         expect(runs.map((r) => r.status)).toEqual(['error', 'success']);
         expect(runs[0]?.error).toMatch(/^interrupted/);
-      });
+        // A child process with tsx takes seconds to start on a loaded machine.
+      }, 120_000);
 
       it('npx opsbase cron run leads_sync --full resyncs through the CLI, idempotently', async () => {
         await addRows(9);

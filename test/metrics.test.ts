@@ -87,6 +87,25 @@ describe.each(databaseKinds())('GET /metrics on %s', (kind) => {
     expect(samples.has('opsbase_request_log_written_total')).toBe(true);
     expect(samples.get('opsbase_alert_incidents_open')).toBe(0);
     expect(samples.get('opsbase_worker_http_requests_total{worker="main"}')).toBeGreaterThan(0);
+    expect(samples.get('opsbase_backup_last_success_timestamp_seconds')).toBe(0);
+    expect(samples.has('opsbase_backup_age_seconds')).toBe(false);
+  });
+
+  it('shows the newest complete backup’s time and age', async () => {
+    await database.db
+      .insertInto('backups')
+      .values({
+        id: 'metrics-backup',
+        status: 'complete',
+        trigger: 'cli',
+        holder: 'test',
+        finished_at: new Date(Date.now() - 3600_000),
+      })
+      .execute();
+    const samples = parseSamples(await (await scrape()).text());
+    const finished = samples.get('opsbase_backup_last_success_timestamp_seconds') ?? 0;
+    expect(Math.abs(finished - (Date.now() / 1000 - 3600))).toBeLessThan(120);
+    expect(samples.get('opsbase_backup_age_seconds')).toBeGreaterThanOrEqual(3600);
   });
 });
 

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql } from 'kysely';
@@ -7,30 +6,13 @@ import { migrations } from '../migrations/index.ts';
 import { TEST_ENV } from './support/app.ts';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/database.ts';
 import { ROOT, scratchDir } from './support/paths.ts';
+import { spawnProject } from './support/processes.ts';
 
 const NAMES = Object.keys(migrations);
 const NEWEST = NAMES.at(-1) as string;
 const FIRST = NAMES[0] as string;
 // Migration 2026_11_23_0002_auth creates `users`; a hand-made one makes it fail after the first.
 const SECOND = '2026_11_23_0002_auth';
-
-type Run = { code: number | null; stdout: string; stderr: string };
-
-function run(command: string, args: string[], cwd: string, env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk;
-    });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const literal = (name: string) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const appliedLine = (name: string) => new RegExp(`^\\[x\\] ${literal(name)}  applied \\d{4}-`, 'm');
@@ -48,16 +30,13 @@ describe.each(databaseKinds())('opsbase migrate (%s)', (kind) => {
     rmSync(cwd, { recursive: true, force: true });
   });
 
-  const env = () => ({
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '',
-    ...TEST_ENV,
-    DATABASE_URL: database.url,
-  });
-  const opsbase = (...args: string[]) => run(process.execPath, [join(ROOT, 'bin/opsbase.mjs'), ...args], cwd, env());
+  const env = () => ({ ...TEST_ENV, DATABASE_URL: database.url });
+  const opsbase = (...args: string[]) =>
+    spawnProject([join(ROOT, 'bin/opsbase.mjs'), ...args], env(), { cwd, isolatedEnv: true }).finished;
   // npm runs package.json scripts from the project root whatever the cwd; DATABASE_URL from the
   // environment wins over any ./.env there.
-  const npmRun = (script: string) => run('npm', ['run', '--silent', script], ROOT, env());
+  const npmRun = (script: string) =>
+    spawnProject(['run', '--silent', script], env(), { command: 'npm', isolatedEnv: true }).finished;
 
   const recorded = async () =>
     (await sql<{ name: string }>`select name from opsbase_migrations order by name`.execute(database.db)).rows.map(

@@ -123,6 +123,28 @@ describe.each(databaseKinds())('request logging on %s', (kind) => {
     expect([...seen].sort((a, b) => b - a)).toEqual(seen);
   });
 
+  it('tells its owner when a batch is waiting, once per batch', async () => {
+    let ready = 0;
+    const writer = new RequestLogWriter({ flushAt: 3, onBatchReady: () => ready++ });
+    for (let i = 0; i < 4; i++) writer.add(entry({ requestId: `ready-${i}` }));
+    expect(ready).toBe(1);
+    await writer.flush(database.db);
+    for (let i = 0; i < 3; i++) writer.add(entry({ requestId: `ready-again-${i}` }));
+    expect(ready).toBe(2);
+    await writer.drain(database.db);
+  });
+
+  it('a row with text Postgres cannot store (NUL, a lone surrogate) is written with U+FFFD, not stuck', async () => {
+    const writer = new RequestLogWriter();
+    writer.add(entry({ requestId: 'unstorable', path: '/api/x\ud800y', errorMessage: 'bad \u0000 byte \udc00' }));
+    writer.add(entry({ requestId: 'beside-unstorable' }));
+    await writer.flush(database.db);
+    expect(writer.stats()).toMatchObject({ backlog: 0, lastError: null });
+    const [row] = await logsFor('unstorable');
+    expect(row).toMatchObject({ path: '/api/x\ufffdy', error_message: 'bad \ufffd byte \ufffd' });
+    expect(await logsFor('beside-unstorable')).toHaveLength(1);
+  });
+
   it('creates a missing day partition instead of failing the insert', async () => {
     const writer = new RequestLogWriter();
     const farAhead = new Date(Date.now() + 20 * 86_400_000);

@@ -6,6 +6,7 @@ export type LoadResult = {
   requests: number;
   requestsPerSecond: number;
   p50Ms: number;
+  p95Ms: number;
   p99Ms: number;
   /** Responses that were not 2xx, plus connection errors and timeouts: a run with any is not comparable. */
   failures: number;
@@ -39,6 +40,7 @@ export async function runLoad(options: {
     requests: latencies.length,
     requestsPerSecond: latencies.length / result.duration,
     p50Ms: percentile(sorted, 50),
+    p95Ms: percentile(sorted, 95),
     p99Ms: percentile(sorted, 99),
     failures: result.non2xx + result.errors, // errors include timeouts
   };

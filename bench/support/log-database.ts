@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import pg from 'pg';
 import { createDb, createPool, type Db } from '../../lib/db/connection.ts';
 import { migrateOrThrow } from '../../lib/db/migrate.ts';
 import { startEmbeddedPostgres } from '../../local/embedded-postgres.ts';
+import { LOCAL_SERVER, localServerVersion, onLocalServer } from './local-postgres.ts';
 import { ROOT } from './paths.ts';
 
 /** Where seed-logs writes and observability reads, chosen the same way by both benches. */
@@ -16,27 +16,9 @@ export type LogBenchDatabase = {
   open(): Promise<{ db: Db; close(): Promise<void> }>;
 };
 
-/** The local server the developer machines run; the bench keeps its own database there. */
-const LOCAL_SERVER = 'postgres://postgres@127.0.0.1:5432/postgres';
 export const LOCAL_BENCH_DATABASE = 'opsbase_bench_logs';
 /** Kept between runs (not a pid-named scratch dir) so observability reuses what seed-logs wrote. */
 export const PGLITE_BENCH_DIR = join(ROOT, '.cache', 'bench-logs-pglite');
-
-async function localServerVersion(): Promise<string | null> {
-  const client = new pg.Client({ connectionString: LOCAL_SERVER, connectionTimeoutMillis: 1000 });
-  try {
-    await client.connect();
-    const { rows } = await client.query<{ v: string }>(`select current_setting('server_version') as v`);
-    await client.query(`create database ${LOCAL_BENCH_DATABASE}`).catch((error: { code?: string }) => {
-      if (error.code !== '42P04') throw error; // already exists: reused
-    });
-    return rows[0]?.v ?? '?';
-  } catch {
-    return null;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
 
 /**
  * BENCH_DATABASE_URL when set; else a database of its own (opsbase_bench_logs, kept) on the
@@ -45,6 +27,11 @@ async function localServerVersion(): Promise<string | null> {
 export async function logBenchDatabase(): Promise<LogBenchDatabase> {
   const fromEnv = process.env.BENCH_DATABASE_URL?.trim();
   const local = fromEnv ? null : await localServerVersion();
+  if (local) {
+    await onLocalServer(`create database ${LOCAL_BENCH_DATABASE}`).catch((error: { code?: string }) => {
+      if (error.code !== '42P04') throw error; // already there: reused
+    });
+  }
   if (fromEnv || local) {
     const url = fromEnv || LOCAL_SERVER.replace(/\/postgres$/, `/${LOCAL_BENCH_DATABASE}`);
     const name = new URL(url).pathname.slice(1);

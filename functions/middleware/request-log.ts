@@ -35,9 +35,9 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
       errorCode: c.res.status >= 400 ? (error?.code ?? null) : null,
       errorMessage: c.res.status >= 400 ? (error?.message ?? null) : null,
     });
-    // Node flushes on a timer (functions/node.ts) and early when a batch is full; Workers have no
-    // timers between requests, so each request writes what is buffered in waitUntil.
-    if (runtime === 'workerd' || requestLogs.batchReady) {
+    // Node flushes on a timer and when a batch is full (functions/node.ts), outside any request;
+    // Workers have no timers between requests, so each request writes what is buffered in waitUntil.
+    if (runtime === 'workerd') {
       defer(
         requestLogs
           .flush(db)

@@ -1,4 +1,5 @@
 import type { AlertIncident } from '../../schema/database.ts';
+import { newestCompleteBackup } from '../backup/repository.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/connection.ts';
 import { isDatabaseUnavailable } from '../errors.ts';
@@ -11,6 +12,7 @@ import type { Storage } from '../storage.ts';
 import { type AlertChannel, deliver } from './notify.ts';
 import {
   insertIncident,
+  installedAt,
   markAnnounced,
   openIncidents,
   recordNotifyError,
@@ -80,17 +82,15 @@ export async function checkAlerts(deps: AlertDeps, memory: AlertMemory): Promise
     const now = new Date();
     const down = memory.databaseDown;
     if (down) {
-      if (down.announced) {
-        const sent = await send(
-          deps,
-          recoveryText({ summary: 'the database is reachable again', opened_at: down.since }, now),
-        );
-        if (!sent.delivered) result.undelivered++;
-      }
-      memory.databaseDown = null;
+      // Its outage was announced, so is its end (remembered until a channel takes the message).
+      const sent = down.announced
+        ? await send(deps, recoveryText({ summary: 'the database is reachable again', opened_at: down.since }, now))
+        : { delivered: true };
+      if (sent.delivered) memory.databaseDown = null;
+      else result.undelivered++;
     }
 
-    const [health, finishedRuns, latest] = await Promise.all([
+    const [health, finishedRuns, latest, backups] = await Promise.all([
       checkHealth({
         db,
         storage: deps.storage,
@@ -101,6 +101,13 @@ export async function checkAlerts(deps: AlertDeps, memory: AlertMemory): Promise
       }),
       recentFinishedRuns(db, deps.config.alerts.afterFailures),
       latestRuns(db),
+      deps.config.s3
+        ? Promise.all([newestCompleteBackup(db), installedAt(db)]).then(([newest, installed]) => ({
+            newestAt: newest?.finishedAt ?? null,
+            installedAt: installed,
+            maxAgeMs: deps.config.alerts.backupMaxAgeMs,
+          }))
+        : null,
     ]);
     const lastTriggeredAt = new Map(
       [...latest].flatMap(([job, runs]) => (runs.last ? [[job, runs.last.started_at] as const] : [])),
@@ -111,6 +118,7 @@ export async function checkAlerts(deps: AlertDeps, memory: AlertMemory): Promise
       lastTriggeredAt,
       afterFailures: deps.config.alerts.afterFailures,
       health,
+      backups,
       now,
     });
     const active = new Map(conditions.map((c) => [c.key, c]));

@@ -88,3 +88,12 @@ export async function alertIncidentCount(db: Db): Promise<number> {
     .executeTakeFirstOrThrow();
   return Number(row.open);
 }
+
+/** When the schema was first migrated (the oldest applied migration): "installed at". */
+export async function installedAt(db: Db): Promise<Date | null> {
+  const { rows } = await sql<{
+    installed: string | null;
+  }>`select min("timestamp") as installed from opsbase_migrations`.execute(db);
+  const installed = rows[0]?.installed;
+  return installed ? new Date(installed) : null;
+}

@@ -21,6 +21,8 @@ export type RuleInputs = {
   lastTriggeredAt: Map<string, Date>;
   afterFailures: number;
   health: HealthReport;
+  /** Backups, when object storage is configured (else null: no backup can be made). */
+  backups: { newestAt: Date | null; installedAt: Date | null; maxAgeMs: number } | null;
   now: Date;
 };
 
@@ -29,7 +31,9 @@ export type RuleInputs = {
  * - job_failing: a job's last ALERT_AFTER_FAILURES finished runs all failed;
  * - job_late: nothing triggered a job within its period plus grace (max(5 min, timeout)). A job
  *   that runs and fails is job_failing, not late; a job that never ran is new, not late;
- * - health: /api/health's dependencies are not all up.
+ * - health: /api/health's dependencies are not all up;
+ * - backup_stale: the newest complete backup is older than ALERT_BACKUP_MAX_AGE, or there has
+ *   been none since the schema was installed that long ago.
  */
 export function evaluateRules(input: RuleInputs): AlertCondition[] {
   const conditions: AlertCondition[] = [];
@@ -54,6 +58,8 @@ export function evaluateRules(input: RuleInputs): AlertCondition[] {
       });
     }
   }
+  const stale = backupCondition(input);
+  if (stale) conditions.push(stale);
   const down = Object.entries(input.health.error);
   if (down.length > 0) {
     conditions.push({
@@ -64,6 +70,29 @@ export function evaluateRules(input: RuleInputs): AlertCondition[] {
     });
   }
   return conditions;
+}
+
+function backupCondition(input: RuleInputs): AlertCondition | null {
+  if (!input.backups) return null;
+  const { newestAt, installedAt, maxAgeMs } = input.backups;
+  const limit = formatDuration(maxAgeMs);
+  if (newestAt) {
+    const age = input.now.getTime() - newestAt.getTime();
+    if (age <= maxAgeMs) return null;
+    return {
+      key: 'backup_stale',
+      rule: 'backup_stale',
+      summary: `The newest complete backup is ${formatDuration(age)} old (finished ${newestAt.toISOString()}; the limit is ${limit}). Is db_backup running and succeeding?`,
+      details: { newestBackupAt: newestAt.toISOString(), maxAgeMs },
+    };
+  }
+  if (!installedAt || input.now.getTime() - installedAt.getTime() <= maxAgeMs) return null;
+  return {
+    key: 'backup_stale',
+    rule: 'backup_stale',
+    summary: `No complete backup exists, ${formatDuration(input.now.getTime() - installedAt.getTime())} after the database was set up (the limit is ${limit}). Is db_backup scheduled?`,
+    details: { newestBackupAt: null, installedAt: installedAt.toISOString(), maxAgeMs },
+  };
 }
 
 /** 90000 -> "1 min 30 s", 93600000 -> "1 d 2 h". */

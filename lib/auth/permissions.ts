@@ -27,6 +27,18 @@ export const PERMISSIONS = {
   'tasks:complete': ['md', 'admin', 'manager', 'operator'],
   /** start and verify backups (listing them is admin:access) */
   'backups:manage': ['md', 'admin'],
+  /** vending dictionaries: locations and the product catalog (nomenclature) */
+  'locations:read': ['md', 'admin', 'manager', 'operator'],
+  'locations:write': ['md', 'admin', 'manager'],
+  'products:read': ['md', 'admin', 'manager', 'operator'],
+  'products:write': ['md', 'admin', 'manager'],
+  /** inventory reservations for tasks: create and release */
+  'reservations:write': ['md', 'admin', 'manager'],
+  /** operator ratings: operators see only their own (enforced in the query) */
+  'ratings:read': ['md', 'admin', 'manager', 'operator'],
+  /** task photos and documents: operators only on their own tasks (enforced in the query) */
+  'uploads:read': ['md', 'admin', 'manager', 'operator'],
+  'uploads:write': ['md', 'admin', 'manager', 'operator'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -1,3 +1,4 @@
+import type { Config } from '../config.ts';
 import type { JobContext, JobDefinition } from '../jobs/types.ts';
 import type { Storage } from '../storage.ts';
 import { createBackup } from './create.ts';
@@ -11,6 +12,11 @@ function storageOf(ctx: JobContext): Storage {
   return ctx.storage;
 }
 
+/** Schedulers leave the backup jobs out (and say why) until storage is configured. */
+function storageUnconfigured(config: Config): string | null {
+  return config.s3 ? null : 'S3_ENDPOINT is not set: backups need S3-compatible storage';
+}
+
 const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 /** The daily backup: one backup (the runner holds the db_backup lease), then retention. */
@@ -20,6 +26,7 @@ export const dbBackup: JobDefinition = {
   timeoutMs: 3 * 3600_000,
   description:
     'Backs up every table (except BACKUP_EXCLUDE_TABLES) to S3 under BACKUP_PREFIX, then prunes past BACKUP_KEEP_DAYS',
+  unconfigured: storageUnconfigured,
   async handler(ctx) {
     const storage = storageOf(ctx);
     const { id, manifest } = await createBackup(
@@ -50,6 +57,7 @@ export const backupVerify: JobDefinition = {
   schedule: '0 4 * * 0',
   timeoutMs: 3 * 3600_000,
   description: 'Verifies the newest complete backup and restores it into a scratch database (restore drill)',
+  unconfigured: storageUnconfigured,
   async handler(ctx) {
     const storage = storageOf(ctx);
     const id = await newestComplete(storage, ctx.config.backup.prefix, ctx.signal);

@@ -17,4 +17,7 @@ export type ObjectReference = {
   keyColumn: string;
 };
 
-export const OBJECT_REFERENCES: readonly ObjectReference[] = [];
+export const OBJECT_REFERENCES: readonly ObjectReference[] = [
+  // Photos and PDFs attached to vending tasks (lib/vending/uploads.ts).
+  { table: 'uploads', keyColumn: 'object_key' },
+];

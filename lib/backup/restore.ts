@@ -80,10 +80,13 @@ export async function restoreBackup(
     }
   }
 
-  await checkTarget(deps.target, manifest, Boolean(options.replace));
+  // A drill restores into a scratch schema: the migrations' bookkeeping goes there too.
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(deps.target);
+  const schema = rows[0]?.schema === 'public' ? undefined : rows[0]?.schema;
+  await checkTarget(deps.target, manifest, Boolean(options.replace), schema);
   if (lastMigration) {
     step(`migrating the target to ${lastMigration}`);
-    const run = await migrateTo(deps.target, lastMigration);
+    const run = await migrateTo(deps.target, lastMigration, schema);
     if (run.error) throw new MigrationError(run.failedMigration, run.error);
   }
 
@@ -114,8 +117,8 @@ export async function restoreBackup(
  * The target must not be ahead of the backup's migrations, and must hold no rows in the backup's
  * tables unless they are to be replaced.
  */
-async function checkTarget(target: Db, manifest: Manifest, replace: boolean): Promise<void> {
-  const applied = (await migrationStatus(target)).filter((m) => m.executedAt).map((m) => m.name);
+async function checkTarget(target: Db, manifest: Manifest, replace: boolean, schema?: string): Promise<void> {
+  const applied = (await migrationStatus(target, schema)).filter((m) => m.executedAt).map((m) => m.name);
   const ahead = applied.filter((m) => !manifest.migrations.includes(m));
   if (ahead.length > 0) {
     throw new BackupRefusedError(

@@ -42,6 +42,14 @@ const STABLE_OUTPUT = [
   sql`set extra_float_digits = 1`,
   sql`set bytea_output = 'hex'`,
 ];
+/** Undoes STABLE_OUTPUT only (not RESET ALL: a drill's pool sets its own search_path). */
+const RESET_OUTPUT = [
+  sql`reset timezone`,
+  sql`reset datestyle`,
+  sql`reset intervalstyle`,
+  sql`reset extra_float_digits`,
+  sql`reset bytea_output`,
+];
 
 export async function openSession(db: AnyDb): Promise<Session> {
   const pool = poolOf(db);
@@ -116,7 +124,7 @@ function clientSession(db: AnyDb, client: pg.PoolClient, server: string): Sessio
         return;
       }
       try {
-        await run(sql`reset all`);
+        for (const reset of RESET_OUTPUT) await run(reset);
         client.release();
       } catch (resetError) {
         client.release(resetError as Error);

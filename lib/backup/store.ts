@@ -52,7 +52,7 @@ function toReadableStream(source: Bytes): ReadableStream<Uint8Array> {
 
 /**
  * Streams bytes to one object: a single PUT when they fit in one part, else a multipart upload
- * with at most `queueSize` parts in flight (memory ~ (queueSize + 1) x partSize). A failed
+ * with one part in flight while the next fills (memory ~ 2 x partSize). A failed
  * multipart upload is aborted (when storage still answers; prune aborts what is left over).
  */
 export async function uploadObject(
@@ -66,7 +66,7 @@ export async function uploadObject(
     client: storage.client,
     params: { Bucket: storage.bucket, Key: key, Body: toReadableStream(body), ContentType: options.contentType },
     partSize: options.partSize,
-    queueSize: 2,
+    queueSize: 1,
     leavePartsOnError: false,
     abortController: options.signal ? abortControllerFor(options.signal) : undefined,
   });

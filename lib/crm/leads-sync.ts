@@ -6,6 +6,7 @@ import { isTransientMysqlError, type LeadsCursor, MysqlLeadsSource, type SourceR
 import { callSource } from './retry.ts';
 import { readSyncCursor } from './sync-cursors.ts';
 import { describeRejected, isRejected, type RejectedRow } from './sync-report.ts';
+import { wallClock } from './time-zone.ts';
 
 export const LEADS_CURSOR_SOURCE = 'leads';
 
@@ -60,8 +61,12 @@ export async function syncLeads(ctx: LeadsSyncOptions): Promise<JobResult> {
   try {
     let cursor = ctx.full ? undefined : await readSyncCursor<LeadsCursor>(db, LEADS_CURSOR_SOURCE);
     const unreachable = await retrying('rows without updated_at', () => source.rowsWithoutUpdatedAt());
+    // A row written by a transaction still open now may commit later with an earlier updated_at
+    // than rows already read: rows younger than the settling window wait for the next run.
+    const sourceNow = await retrying('clock', () => source.clock());
+    const before = wallClock(new Date(sourceNow.getTime() - settings.settleSeconds * 1000), settings.timeZone);
     const read = (after: LeadsCursor | undefined) =>
-      retrying('batch', () => source.readBatch(after, settings.batchSize));
+      retrying('batch', () => source.readBatch(after, settings.batchSize, before));
 
     let pending: Promise<SourceRow[]> | undefined = read(cursor);
     while (pending) {

@@ -44,18 +44,27 @@ export class MysqlLeadsSource {
     this.#options = options;
   }
 
-  /** The next `limit` rows after `cursor` (from the start when none). */
-  async readBatch(cursor: LeadsCursor | undefined, limit: number): Promise<SourceRow[]> {
+  /**
+   * The next `limit` rows after `cursor` (from the start when none), changed before `before` (a
+   * value of the updated_at column: rows younger than that are left for the next run).
+   */
+  async readBatch(cursor: LeadsCursor | undefined, limit: number, before: string): Promise<SourceRow[]> {
     const { columns } = this.#options;
     const updated = sql.ref(columns.updated_at as string);
     const id = sql.ref(columns.external_id as string);
     const after = cursor
-      ? sql`${updated} > ${cursor.updatedAt} or (${updated} = ${cursor.updatedAt} and ${id} > ${cursor.id})`
+      ? sql`(${updated} > ${cursor.updatedAt} or (${updated} = ${cursor.updatedAt} and ${id} > ${cursor.id}))`
       : sql`${updated} is not null`;
     return this.#query<SourceRow>(
       sql`select ${this.#selectList()} from ${sql.table(this.#options.table)}
-        where ${after} order by ${updated}, ${id} limit ${limit}`,
+        where ${after} and ${updated} < ${before} order by ${updated}, ${id} limit ${limit}`,
     );
+  }
+
+  /** The source server's clock (UTC), so the settling window does not depend on ours. */
+  async clock(): Promise<Date> {
+    const [row] = await this.#query<{ now: string }>(sql`select utc_timestamp(3) as now`);
+    return new Date(`${String(row?.now).replace(' ', 'T')}Z`);
   }
 
   /** Rows the cursor can never reach (no updated_at): how many, and a few of their ids. */

@@ -137,3 +137,8 @@ export function dayRange(date: string, zone: string): { start: Date; end: Date }
 export function localDate(at: Date, zone: string): string {
   return new Date(at.getTime() + offsetAt(zone, at.getTime())).toISOString().slice(0, 10);
 }
+
+/** An instant as the wall clock of `zone` shows it: `YYYY-MM-DD HH:MM:SS.mmm` (how MySQL writes DATETIME(3)). */
+export function wallClock(at: Date, zone: string): string {
+  return new Date(at.getTime() + offsetAt(zone, at.getTime())).toISOString().slice(0, 23).replace('T', ' ');
+}

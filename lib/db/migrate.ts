@@ -8,12 +8,17 @@ export type MigrationStatusRow = { name: string; executedAt: Date | undefined };
 // biome-ignore lint/suspicious/noExplicitAny: migrations run on any database schema
 type AnyDb = Kysely<any>;
 
-function migratorFor(db: AnyDb): Migrator {
+/**
+ * `schema`: keep the bookkeeping tables in that schema (a restore drill's scratch schema) rather
+ * than wherever Kysely finds a table of that name first.
+ */
+function migratorFor(db: AnyDb, schema?: string): Migrator {
   return new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
     migrationTableName: 'opsbase_migrations',
     migrationLockTableName: 'opsbase_migrations_lock',
+    ...(schema ? { migrationTableSchema: schema } : {}),
   });
 }
 
@@ -34,13 +39,13 @@ export async function migrateDown(db: AnyDb): Promise<MigrationRunResult> {
   return summarize(await migratorFor(db).migrateDown());
 }
 
-export async function migrateTo(db: AnyDb, name: string): Promise<MigrationRunResult> {
-  return summarize(await migratorFor(db).migrateTo(name));
+export async function migrateTo(db: AnyDb, name: string, schema?: string): Promise<MigrationRunResult> {
+  return summarize(await migratorFor(db, schema).migrateTo(name));
 }
 
 /** Every known migration in order, with when it ran (undefined = pending). */
-export async function migrationStatus(db: AnyDb): Promise<MigrationStatusRow[]> {
-  const infos = await migratorFor(db).getMigrations();
+export async function migrationStatus(db: AnyDb, schema?: string): Promise<MigrationStatusRow[]> {
+  const infos = await migratorFor(db, schema).getMigrations();
   return infos.map((m) => ({ name: m.name, executedAt: m.executedAt }));
 }
 

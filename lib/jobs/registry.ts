@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import { attendanceSync } from '../crm/attendance-sync.ts';
 import { leadsSync } from '../crm/leads-sync.ts';
 import type { Logger } from '../logger.ts';
+import { expiredReservations, operatorRatings, overdueTasks } from '../vending/jobs.ts';
 import { logCleanup } from './log-cleanup.ts';
 import type { JobDefinition } from './types.ts';
 
@@ -10,7 +11,16 @@ import type { JobDefinition } from './types.ts';
  * Every job, in one place. wrangler.toml's [triggers], the in-process scheduler and
  * `opsbase cron crontab` all come from this list (a test fails if wrangler.toml drifts).
  */
-export const JOBS: readonly JobDefinition[] = [logCleanup, attendanceSync, leadsSync, dbBackup, backupVerify];
+export const JOBS: readonly JobDefinition[] = [
+  logCleanup,
+  attendanceSync,
+  leadsSync,
+  dbBackup,
+  backupVerify,
+  overdueTasks,
+  expiredReservations,
+  operatorRatings,
+];
 
 export const JOB_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
 

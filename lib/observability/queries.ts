@@ -119,13 +119,14 @@ export async function errorsByRoute(
       from part group by 1, 2, 3
       order by count desc, route, method, status
       limit 100
+    ),
+    sampled as (
+      select route, method, status, (array_agg(distinct s))[1:${sql.lit(ERROR_SAMPLES)}] as samples
+      from part, unnest(part.samples) as s
+      group by 1, 2, 3
     )
-    select g.*, array(
-        select distinct s from part p, unnest(p.samples) as s
-        where p.route = g.route and p.method = g.method and p.status = g.status
-        limit ${sql.lit(ERROR_SAMPLES)}
-      ) as samples
-    from grouped g
+    select g.*, coalesce(x.samples, '{}') as samples
+    from grouped g left join sampled x using (route, method, status)
     order by count desc, route, method, status`.execute(db);
   return rows.map((r) => ({
     route: r.route === UNMATCHED_ROUTE ? null : r.route,
@@ -238,22 +239,26 @@ export type DatabaseStats = {
 
 /** Database size, the 10 largest tables (partitions rolled into their parent), connections by state. */
 export async function databaseStats(db: Db): Promise<DatabaseStats> {
-  const size = await sql<{ size: number }>`select pg_database_size(current_database()) as size`.execute(db);
-  const tables = await sql<{ name: string; total_bytes: number; rows_estimate: number }>`
-    select coalesce(parent.relname, c.relname) as name,
-           sum(pg_total_relation_size(c.oid))::bigint as total_bytes,
-           sum(greatest(c.reltuples, 0))::bigint as rows_estimate
-    from pg_class c
-    join pg_namespace n on n.oid = c.relnamespace and n.nspname = 'public'
-    left join pg_inherits i on i.inhrelid = c.oid
-    left join pg_class parent on parent.oid = i.inhparent
-    where c.relkind = 'r'
-    group by 1
-    order by 2 desc
-    limit 10`.execute(db);
-  const connections = await sql<{ state: string; count: number }>`
-    select coalesce(state, 'unknown') as state, count(*)::int as count
-    from pg_stat_activity where datname = current_database() group by 1 order by 2 desc`.execute(db);
+  // Three independent catalog reads side by side (each stats files on disk): the view waits for
+  // the slowest instead of their sum.
+  const [size, tables, connections] = await Promise.all([
+    sql<{ size: number }>`select pg_database_size(current_database()) as size`.execute(db),
+    sql<{ name: string; total_bytes: number; rows_estimate: number }>`
+      select coalesce(parent.relname, c.relname) as name,
+             sum(pg_total_relation_size(c.oid))::bigint as total_bytes,
+             sum(greatest(c.reltuples, 0))::bigint as rows_estimate
+      from pg_class c
+      join pg_namespace n on n.oid = c.relnamespace and n.nspname = 'public'
+      left join pg_inherits i on i.inhrelid = c.oid
+      left join pg_class parent on parent.oid = i.inhparent
+      where c.relkind = 'r'
+      group by 1
+      order by 2 desc
+      limit 10`.execute(db),
+    sql<{ state: string; count: number }>`
+      select coalesce(state, 'unknown') as state, count(*)::int as count
+      from pg_stat_activity where datname = current_database() group by 1 order by 2 desc`.execute(db),
+  ]);
   return {
     sizeBytes: Number(size.rows[0]?.size ?? 0),
     tables: tables.rows.map((t) => ({

@@ -115,3 +115,18 @@ export function createTelegramClient(options: TelegramClientOptions): TelegramCl
       call<TelegramMessage>('sendMessage', { chat_id: chatId, text, ...extra }, signal),
   };
 }
+
+/** The bot's client from config, or null when TELEGRAM_BOT_TOKEN is unset. */
+export function telegramFromConfig(telegram: { botToken: string | undefined; apiBase: string }): TelegramClient | null {
+  return telegram.botToken ? createTelegramClient({ token: telegram.botToken, apiBase: telegram.apiBase }) : null;
+}
+
+export type WebhookInfo = {
+  url: string;
+  has_custom_certificate: boolean;
+  pending_update_count: number;
+  last_error_date?: number;
+  last_error_message?: string;
+  max_connections?: number;
+  allowed_updates?: string[];
+};

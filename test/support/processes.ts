@@ -14,33 +14,66 @@ export async function freePort(): Promise<number> {
 
 export type Spawned = {
   child: ChildProcess;
+  /** stdout and stderr together, in arrival order. */
   output(): string;
+  stdout(): string;
+  stderr(): string;
   /** Resolves with the exit code (or signal name). */
   exited: Promise<number | string>;
+  /** Resolves once the process has exited and its output has been read to the end. */
+  finished: Promise<{ code: number | string; stdout: string; stderr: string }>;
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
 };
 
-/** Runs a command from the project root, capturing stdout and stderr together. */
-export function spawnProject(args: string[], env: Record<string, string | undefined>): Spawned {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: 'pipe' });
+export type SpawnOptions = {
+  /** Working directory; default the project root. A scratch one keeps a developer's ./.env out. */
+  cwd?: string;
+  /** The program; default this Node. */
+  command?: string;
+  /** Only PATH, HOME and `env` reach the child, none of this process's other variables. */
+  isolatedEnv?: boolean;
+};
+
+/** Runs a command (Node from the project root unless told otherwise), capturing stdout and stderr. */
+export function spawnProject(
+  args: string[],
+  env: Record<string, string | undefined>,
+  options: SpawnOptions = {},
+): Spawned {
+  const base = options.isolatedEnv ? { PATH: process.env.PATH, HOME: process.env.HOME } : process.env;
+  const child = spawn(options.command ?? process.execPath, args, {
+    cwd: options.cwd ?? ROOT,
+    env: { ...base, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
+  const streams = { stdout: '', stderr: '' };
   const listeners = new Set<() => void>();
-  const onData = (chunk: Buffer) => {
-    output += chunk.toString();
-    for (const listener of listeners) listener();
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
+  for (const name of ['stdout', 'stderr'] as const) {
+    child[name].on('data', (chunk: Buffer) => {
+      const text = chunk.toString();
+      streams[name] += text;
+      output += text;
+      for (const listener of listeners) listener();
+    });
+  }
   const exited = new Promise<number | string>((resolve) =>
     child.once('exit', (code, signal) => {
       for (const listener of listeners) listener();
       resolve(code ?? signal ?? 'unknown');
     }),
   );
+  const finished = new Promise<{ code: number | string; stdout: string; stderr: string }>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code: code ?? signal ?? 'unknown', ...streams }));
+  });
   return {
     child,
     output: () => output,
+    stdout: () => streams.stdout,
+    stderr: () => streams.stderr,
     exited,
+    finished,
     waitForOutput(pattern, timeoutMs = 60_000) {
       return new Promise((resolve, reject) => {
         const check = () => {

@@ -13,12 +13,17 @@ export type ErrorsData = {
 };
 
 const BASE = '/admin/system/errors';
+/** Keeps the page light (the tab's budget is 100 KB with its CSS and script); the rest are the long tail. */
+const MAX_GROUPS = 50;
+
+/** A route template starts with "/"; anything else (null, a placeholder for unmatched requests) is no route. */
+const routeOf = (group: ErrorGroup) => (group.route?.startsWith('/') ? group.route : null);
 
 const Group: FC<{ group: ErrorGroup; range: TimeRange }> = ({ group, range }) => (
-  <details class="group" data-route={group.route ?? ''} data-status={String(group.status)}>
+  <details class="group" data-route={routeOf(group) ?? ''} data-status={String(group.status)}>
     <summary>
       <span>
-        <code>{group.method}</code> <code>{group.route ?? '(no route matched)'}</code>
+        <code>{group.method}</code> <code>{routeOf(group) ?? '(no route matched)'}</code>
       </span>
       <Status code={group.status} />
       <strong class="num">{count(group.count)}×</strong>
@@ -40,7 +45,7 @@ const Group: FC<{ group: ErrorGroup; range: TimeRange }> = ({ group, range }) =>
           range,
           status: String(group.status),
           method: group.method,
-          route: group.route ?? undefined,
+          route: routeOf(group) ?? undefined,
         })}
       >
         every request in API Logs →
@@ -82,9 +87,11 @@ export const ErrorsPage: FC<{ data: ErrorsData }> = ({ data }) => {
               <>
                 <p class="sub">
                   {count(groups.value.reduce((n, g) => n + g.count, 0))} errors in {groups.value.length} groups (route,
-                  method, status), most frequent first. Open a group for its messages.
+                  method, status), most frequent first
+                  {groups.value.length > MAX_GROUPS ? `; the ${MAX_GROUPS} largest are shown` : ''}. Open a group for
+                  its messages.
                 </p>
-                {groups.value.map((group) => (
+                {groups.value.slice(0, MAX_GROUPS).map((group) => (
                   <Group group={group} range={query.range} />
                 ))}
               </>
