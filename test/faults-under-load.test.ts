@@ -17,8 +17,8 @@ import { seedUser } from './support/users.ts';
 // within 5 s of the restore everything answers again, and the buffered log rows are written.
 
 const CONTRACT_MS = 5_000;
-const CONNECT_TIMEOUT_MS = 1_500;
-const QUERY_TIMEOUT_MS = 3_000;
+const CONNECT_TIMEOUT_MS = 1_000;
+const QUERY_TIMEOUT_MS = 2_000;
 /** No request may take longer: a connect timeout plus a query timeout, plus slack for a loaded machine. */
 const REQUEST_TIMEOUT_MS = CONNECT_TIMEOUT_MS + QUERY_TIMEOUT_MS + 5_000;
 const LOG_BUFFER_MAX = 200;

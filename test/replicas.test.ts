@@ -27,7 +27,7 @@ const WINDOW_START = new Date('2026-01-01T02:30:00.000Z');
 const WINDOW_END = new Date('2026-01-01T03:30:00.000Z');
 /** Simulated seconds per real second: the hour takes 30 s, a five-minute slot 2.5 s. */
 const SPEED = 120;
-/** Real time for both processes to start before the simulated hour begins. */
+/** Real time for both processes to start before the simulated hour begins (more on a retry). */
 const LEAD_MS = 20_000;
 
 type Fired = { job: string; slot: string; outcome: string; process: number };
@@ -63,11 +63,19 @@ describe.each(databaseKinds())('two replicas with the in-process scheduler over 
       }
       return slots;
     });
-    const realStart = new Date(Date.now() + LEAD_MS);
-    env.SCHEDULER_CLOCK = `${WINDOW_START.toISOString()}@${realStart.toISOString()}*${SPEED}`;
-    replicas = await Promise.all([startServerProcess(env), startServerProcess(env)]);
-    if (Date.now() >= realStart.getTime()) {
-      throw new Error(`the replicas took more than ${LEAD_MS} ms to start: the simulated hour began without them`);
+    let realStart: Date;
+    for (let attempt = 1, lead = LEAD_MS; ; attempt++) {
+      const spawnedAt = Date.now();
+      realStart = new Date(spawnedAt + lead);
+      env.SCHEDULER_CLOCK = `${WINDOW_START.toISOString()}@${realStart.toISOString()}*${SPEED}`;
+      replicas = await Promise.all([startServerProcess(env), startServerProcess(env)]);
+      if (Date.now() < realStart.getTime()) break;
+      // A loaded machine started them after the hour had begun: again, on a clean slate, with more lead.
+      await Promise.all(replicas.map((r) => r.stop()));
+      await database.db.deleteFrom('cron_job_logs').execute();
+      await database.db.deleteFrom('job_locks').execute();
+      if (attempt === 3) throw new Error(`the replicas did not start within ${lead} ms, three times`);
+      lead = 2 * (Date.now() - spawnedAt) + 5_000;
     }
     // The hour passes in real time (WINDOW / SPEED); then every slot of it must have finished.
     const realEnd = realStart.getTime() + (WINDOW_END.getTime() - WINDOW_START.getTime()) / SPEED;
