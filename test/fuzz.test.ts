@@ -193,8 +193,6 @@ describe.each(databaseKinds())('fuzzing every operation of the OpenAPI document 
       CRON_SECRET,
       TELEGRAM_WEBHOOK_SECRET,
       BODY_LIMIT: String(BODY_LIMIT),
-      // Routes that answer 503 while their feature is unconfigured are configured (by design 503).
-      TELEGRAM_WEBHOOK_SECRET: 'fuzz-telegram-webhook-secret-0123',
       // The API rate limit on (high) so its token parsing is fuzzed too; its counters are excluded below.
       THROTTLE_LIMIT: '1000000',
     });

@@ -37,10 +37,12 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
     });
     // Node flushes on a timer and when a batch is full (functions/node.ts), outside any request;
     // Workers have no timers between requests, so each request writes what is buffered in waitUntil.
+    // drain, not flush: a flush already under way (another request's) took its batch before this
+    // row was added, and nothing else would write this row until the next /api request.
     if (runtime === 'workerd') {
       defer(
         requestLogs
-          .flush(db)
+          .drain(db)
           .catch((e: Error) => logger.warn('request log flush failed; rows kept', { error: e.message })),
       );
     }
