@@ -56,7 +56,8 @@ describe('npm run dev (local stack)', () => {
     const body = await waitFor(healthy, 30_000, 'health 200');
     expect(body.info.database.status).toBe('up');
     expect(body.info.storage.status).toBe('up');
-  });
+    // A cold start: PGlite's initdb, every migration, the demo data, the S3 emulator.
+  }, 120_000);
 
   it('creates the first admin and prints its login once', async () => {
     const match = /Admin login \(shown once\): (\S+) \/ (\S+)/.exec((running[0] as Spawned).output());
@@ -124,5 +125,5 @@ describe('npm run dev (local stack)', () => {
     const object = await s3.send(new GetObjectCommand({ Bucket: 'opsbase', Key: 'test/marker.txt' }));
     expect(await object.Body?.transformToString()).toBe('kept');
     expect(await stop(dev)).toBe(0);
-  });
+  }, 90_000);
 });

@@ -60,7 +60,8 @@ describe.each(databaseKinds())('opsbase user (%s)', (kind) => {
     const role = await cli('create', '--email', 'b@example.com', '--role', 'king');
     expect(role.code).toBe(1);
     expect(role.output).toMatch(/Allowed choices are md, admin, manager, agent, operator/);
-  });
+    // Four CLI processes, each starting tsx and connecting.
+  }, 90_000);
 
   it('list shows every user with role and active state', async () => {
     const run = await cli('list');
