@@ -2,6 +2,7 @@
 // seeded request_logs (seed-logs runs first when there is no seed), and keyset pages of /logs
 // followed deep into the 30 days, beside a one-query route measured in the same run.
 import { randomBytes } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
 import { sql } from 'kysely';
 import { ensureSeededLogs, seedSettings } from './seed-logs.ts';
 import { jwtSecretForScratch } from './support/jwt-secret.ts';
@@ -42,6 +43,7 @@ export async function run(): Promise<Verdict[]> {
     await close();
   }
 
+  const loadBefore = loadavg()[0] ?? 0;
   const email = 'bench-observer@example.com';
   const password = randomBytes(12).toString('base64url');
   say('starting the bundle');
@@ -176,7 +178,11 @@ export async function run(): Promise<Verdict[]> {
       isAnchor ? '' : percentile(t.samples, 95) < target ? 'PASS' : 'MISS',
     ];
     console.log(
-      `\n${database.label}: ${marker.rows.toLocaleString('en-US')} rows since ${marker.from}; ${runs} sequential requests each (5 when one takes over ${SLOW_MS / 1000} s)\n`,
+      `\n${database.label}: ${marker.rows.toLocaleString('en-US')} rows since ${marker.from}; ${runs} sequential requests each (5 when one takes over ${SLOW_MS / 1000} s)`,
+    );
+    // Other work on the machine moves every figure; the anchor moves with them.
+    console.log(
+      `load average ${loadBefore.toFixed(1)} at the start, ${(loadavg()[0] ?? 0).toFixed(1)} at the end, on ${cpus().length} cores\n`,
     );
     console.log(
       formatTable(
