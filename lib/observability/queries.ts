@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { RequestLog } from '../../schema/database.ts';
 import type { Db } from '../db/connection.ts';
-import { decodeCursor, encodeCursor, olderThanCursor, type Page } from '../pagination.ts';
+import { decodeCursor, olderThanCursor, type Page, pageOf } from '../pagination.ts';
 import { ERROR_SAMPLES, LATENCY_BUCKETS_MS, type RequestLogEntry, UNMATCHED_ROUTE } from './request-log-writer.ts';
 import { errorSampleSql } from './rollups.ts';
 
@@ -58,13 +58,7 @@ export async function listRequestLogs(db: Db, f: LogFilter): Promise<Page<Reques
     const [at, id] = decodeCursor(f.cursor, ['timestamp', 'integer'] as const);
     q = q.where(olderThanCursor('created_at', 'id', at, id));
   }
-  const rows = await q.execute();
-  const items = rows.slice(0, f.limit);
-  const last = items.at(-1);
-  return {
-    items: items.map(toView),
-    nextCursor: rows.length > f.limit && last ? encodeCursor([last.created_at.toISOString(), last.id]) : null,
-  };
+  return pageOf(await q.execute(), f.limit, toView, (r) => [r.created_at.toISOString(), r.id]);
 }
 
 export type ErrorGroup = {
