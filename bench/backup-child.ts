@@ -14,6 +14,14 @@ const storage = createStorage(config.s3);
 const db = createDb(createPool(config.databaseUrl, { max: 2 }));
 const logger = createLogger('warn', { bench: 'backup-child' });
 const started = performance.now();
+// Where the memory is, sampled while the work runs (printed with the result).
+const peak = { heapUsed: 0, external: 0, arrayBuffers: 0 };
+const sampler = setInterval(() => {
+  const m = process.memoryUsage();
+  peak.heapUsed = Math.max(peak.heapUsed, m.heapUsed);
+  peak.external = Math.max(peak.external, m.external);
+  peak.arrayBuffers = Math.max(peak.arrayBuffers, m.arrayBuffers);
+}, 250);
 try {
   let made: string | undefined;
   if (command === 'create') {
@@ -23,7 +31,18 @@ try {
     await restoreBackup({ target: db, storage, prefix: config.backup.prefix, encryptionKey: undefined, logger }, id);
   } else throw new Error('usage: backup-child create | restore <id>');
   const ms = performance.now() - started;
-  console.log(JSON.stringify({ id: made ?? id, ms, maxRssMb: process.resourceUsage().maxRSS / 1024 }));
+  const mb = (n: number) => Math.round(n / 1024 / 1024);
+  console.log(
+    JSON.stringify({
+      id: made ?? id,
+      ms,
+      maxRssMb: process.resourceUsage().maxRSS / 1024,
+      peakHeapMb: mb(peak.heapUsed),
+      peakExternalMb: mb(peak.external),
+      peakArrayBuffersMb: mb(peak.arrayBuffers),
+    }),
+  );
 } finally {
+  clearInterval(sampler);
   await db.destroy();
 }

@@ -9,6 +9,7 @@ import { accessLog } from './middleware/access-log.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { clientIp } from './middleware/client-ip.ts';
 import { cors } from './middleware/cors.ts';
+import { refuseNulCharacters } from './middleware/nul-characters.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
 import { requestLog } from './middleware/request-log.ts';
 import { servicesMiddleware } from './middleware/services.ts';
@@ -29,13 +30,20 @@ export function createFunction(): OpenAPIHono<AppEnv> {
 
 /**
  * The middleware stack every served app shares: request id, secure headers, services, client
- * IP, access log, CORS, body limit, the API rate limit, and one error envelope for errors,
- * unknown routes and wrong methods.
+ * IP, access log, CORS, body limit, the API rate limit, refusal of NUL characters, and one error
+ * envelope for errors, unknown routes and wrong methods.
  */
 export function createBase(provider: ServicesProvider): OpenAPIHono<AppEnv> {
   const app = createFunction();
   app.use(requestId({ headerName: 'X-Request-Id' }));
-  app.use(secureHeaders());
+  // A JSON API needs no sources at all; the docs page sets its own, looser policy (overwrite:
+  // false lets a route's own header stand).
+  app.use(
+    secureHeaders({
+      contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"] },
+      overwrite: false,
+    }),
+  );
   app.use(servicesMiddleware(provider));
   app.use(clientIp());
   app.use(accessLog());
@@ -43,9 +51,12 @@ export function createBase(provider: ServicesProvider): OpenAPIHono<AppEnv> {
   app.use(cors());
   app.use(bodyLimit());
   app.use('/api/*', rateLimit({ exempt: isRateLimitExempt }));
+  app.use('/api/*', refuseNulCharacters());
 
   app.onError((error, c) => {
-    const apiError = toApiError(error);
+    const apiError = bodyCutOff(c)
+      ? new ApiError(400, 'BAD_REQUEST', 'the connection closed before the request body was complete')
+      : toApiError(error);
     // The request log keeps the code and message; for an unexpected 5xx the exception's own
     // message (with anything secret-looking masked), never the stack.
     c.set('loggedError', {
@@ -56,7 +67,14 @@ export function createBase(provider: ServicesProvider): OpenAPIHono<AppEnv> {
           : apiError.message,
     });
     const fields = { requestId: c.var.requestId, method: c.req.method, path: c.req.path };
-    if (!(error instanceof ApiError) && apiError.status >= 500) {
+    if (!(error instanceof ApiError) && apiError.status === 503) {
+      // A dependency is away (mapped by toApiError): expected during an outage, one line each,
+      // no stack (health and the request log say the rest).
+      c.var.services?.logger.warn('request failed: dependency unavailable', {
+        ...fields,
+        error: redactSecrets(error instanceof Error ? error.message : String(error)),
+      });
+    } else if (!(error instanceof ApiError) && apiError.status >= 500) {
       // Unexpected: the stack goes to the log (never to the client).
       c.var.services?.logger.error('request failed', { ...fields, error });
     } else if (apiError.status >= 500) {
@@ -83,6 +101,15 @@ export function createBase(provider: ServicesProvider): OpenAPIHono<AppEnv> {
     return errorResponse(c, new ApiError(404, 'NOT_FOUND', `No route for ${c.req.method} ${c.req.path}`));
   });
   return app;
+}
+
+/**
+ * The client went away in the middle of its body (Node): reading it failed with ECONNRESET
+ * "aborted", which is neither the database's fault nor the server's.
+ */
+function bodyCutOff(c: Context<AppEnv>): boolean {
+  const incoming = c.env?.incoming as { readableAborted?: boolean; aborted?: boolean } | undefined;
+  return incoming?.readableAborted === true || incoming?.aborted === true;
 }
 
 /** Health checks and the docs are polled by monitors and browsers; they never count against a client. */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -16,7 +16,7 @@ import { createDb, createPool, type Db } from '../lib/db/connection.ts';
 import { migrateOrThrow } from '../lib/db/migrate.ts';
 import { JOBS } from '../lib/jobs/registry.ts';
 import { nextRunAfter } from '../lib/jobs/schedule.ts';
-import { type Scheduler, startScheduler } from '../lib/jobs/scheduler.ts';
+import { acceleratedClock, type Scheduler, startScheduler } from '../lib/jobs/scheduler.ts';
 import type { JobDefinition } from '../lib/jobs/types.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { HttpMetrics } from '../lib/metrics/http-metrics.ts';
@@ -34,6 +34,7 @@ import {
 } from './cluster.ts';
 import type { AppEnv, Services } from './context.ts';
 import { hostMetricsFor } from './host-metrics.ts';
+import { answerClientError } from './http-parse-errors.ts';
 import { type BackgroundServices, runnerDeps } from './jobs-http.ts';
 
 export type NodeServer = {
@@ -72,7 +73,7 @@ export function nodeServices(
       void flushLogs();
     });
   };
-  const requestLogs = new RequestLogWriter({ onBatchReady: flushSoon });
+  const requestLogs = new RequestLogWriter({ onBatchReady: flushSoon, maxBuffered: config.requestLogBufferMax });
   const flushLogs = () =>
     requestLogs.flush(logDb).then(
       () => {
@@ -165,7 +166,9 @@ export function startBackgroundWork(s: BackgroundServices): {
   scheduler: Scheduler | undefined;
   stop(): Promise<void>;
 } {
-  const scheduler = s.config.jobs.scheduler ? startScheduler(runnerDeps(s), JOBS, s.logger) : undefined;
+  // SCHEDULER_CLOCK (tests only) gives the scheduler an accelerated clock; otherwise real time.
+  const clock = s.config.schedulerClock ? acceleratedClock(s.config.schedulerClock) : undefined;
+  const scheduler = s.config.jobs.scheduler ? startScheduler(runnerDeps(s), JOBS, s.logger, clock) : undefined;
   const monitor = alertsConfigured(s.config)
     ? startAlertMonitor(alertDeps(s), s.config.alerts.checkIntervalMs)
     : undefined;
@@ -216,6 +219,8 @@ export async function startNodeServer(config: Config, options: NodeServerOptions
     const pool = createPool(databaseUrl, {
       max: config.databasePoolMax,
       ssl: config.databaseSsl,
+      connectTimeoutMs: config.databaseConnectTimeoutMs,
+      queryTimeoutMs: config.databaseQueryTimeoutMs,
       onError: (error) => logger.warn('idle database connection lost', { error: error.message }),
     });
     const db = createDb(pool);
@@ -246,6 +251,9 @@ export async function startNodeServer(config: Config, options: NodeServerOptions
     }
     const app = createApp({ acquire: () => services });
     const server = await listen(app, config);
+    server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) =>
+      answerClientError(error, socket, logger),
+    );
     if (!options.clusterWorker) {
       const background = startBackgroundWork(services);
       if (background.scheduler) services.scheduler = background.scheduler;

@@ -61,7 +61,7 @@ function isolateState(env: WorkerEnv): IsolateState {
         storage: config.s3 ? createStorage(config.s3) : null,
         rateLimiter: rateLimiterFor(config),
         authUsers: new AuthUserCache(config.authCacheTtlSeconds),
-        requestLogs: new RequestLogWriter(),
+        requestLogs: new RequestLogWriter({ maxBuffered: config.requestLogBufferMax }),
         httpMetrics: new HttpMetrics(),
       };
     } catch (error) {
@@ -96,6 +96,7 @@ const provider: ServicesProvider = {
     const pool = createPool(url, {
       max: 1,
       ssl: config.databaseSsl,
+      connectTimeoutMs: config.databaseConnectTimeoutMs,
       onError: (error) => logger.warn('database connection lost', { error: error.message }),
     });
     const services: Services = {
@@ -156,7 +157,11 @@ export default {
       if (due.length === 0) services.logger.warn('no job has this cron schedule', { cron: controller.cron });
       await Promise.all(due.map((job) => runJob(runnerDeps(services), job, { kind: 'schedule', scheduledFor })));
       // Workers have no timers between events: the alert rules are checked on every cron event.
-      if (alertsConfigured(services.config)) await checkAlerts(alertDeps(services), alertMemory);
+      if (alertsConfigured(services.config)) {
+        await checkAlerts(alertDeps(services), alertMemory).catch((error: Error) =>
+          services.logger.error('alert check failed', { error: error.message }),
+        );
+      }
     } finally {
       provider.release?.(services);
     }

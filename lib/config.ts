@@ -385,6 +385,13 @@ const envSchema = z.object({
   ),
   RESERVATION_TTL: duration(24 * 3600),
   UPLOAD_URL_TTL: duration(300),
+  DATABASE_CONNECT_TIMEOUT_MS: positiveInt(3000),
+  DATABASE_QUERY_TIMEOUT_MS: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number({ error: 'expected milliseconds (0 turns the limit off)' }).int().min(0).default(15_000),
+  ),
+  REQUEST_LOG_BUFFER_MAX: positiveInt(10_000),
+  SCHEDULER_CLOCK: optionalString,
 });
 
 /** 32 bytes from standard or url-safe base64, or undefined. */
@@ -480,6 +487,14 @@ export type Config = {
     /** Lifetime of the signed URL GET /api/uploads/:id redirects to. */
     uploadUrlTtlSeconds: number;
   };
+  /** How long the Node pool waits for a database connection before the request fails with 503. */
+  databaseConnectTimeoutMs: number;
+  /** Client-side limit on one query of the Node server's pool (0: none); past it, 503 and a new connection. */
+  databaseQueryTimeoutMs: number;
+  /** Request-log rows kept in memory while the database cannot take them; older ones are dropped and counted. */
+  requestLogBufferMax: number;
+  /** Tests only (SCHEDULER_CLOCK, refused in production): the in-process scheduler's accelerated clock. */
+  schedulerClock: { simulatedAt: Date; realAt: Date; speed: number } | undefined;
 };
 
 export type BackupSettings = {
@@ -564,6 +579,7 @@ export function parseConfig(env: RawEnv): Config {
   if (e.ALERT_TELEGRAM_CHAT_ID && !e.TELEGRAM_BOT_TOKEN) {
     problems.push({ variable: 'TELEGRAM_BOT_TOKEN', message: 'required when ALERT_TELEGRAM_CHAT_ID is set' });
   }
+  const schedulerClock = parseSchedulerClock(e.SCHEDULER_CLOCK, e.NODE_ENV, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -666,7 +682,40 @@ export function parseConfig(env: RawEnv): Config {
       drillDatabaseUrl: e.BACKUP_DRILL_DATABASE_URL,
     },
     vending: { reservationTtlSeconds: e.RESERVATION_TTL, uploadUrlTtlSeconds: e.UPLOAD_URL_TTL },
+    databaseConnectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+    databaseQueryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS,
+    requestLogBufferMax: e.REQUEST_LOG_BUFFER_MAX,
+    schedulerClock,
   };
+}
+
+/**
+ * SCHEDULER_CLOCK="<simulated ISO time>@<real ISO time>*<speed>": the scheduler's clock read the
+ * simulated time at that real instant and runs `speed` times faster. For tests (a simulated hour
+ * of schedules in seconds); refused in production.
+ */
+function parseSchedulerClock(
+  value: string | undefined,
+  nodeEnv: string,
+  problems: { variable: string; message: string }[],
+): Config['schedulerClock'] {
+  if (value === undefined) return undefined;
+  if (nodeEnv === 'production') {
+    problems.push({ variable: 'SCHEDULER_CLOCK', message: 'is for tests only and cannot be set in production' });
+    return undefined;
+  }
+  const match = /^([^@]+)@([^*]+)\*(\d+(?:\.\d+)?)$/.exec(value);
+  const simulatedAt = new Date(match?.[1] ?? '');
+  const realAt = new Date(match?.[2] ?? '');
+  const speed = Number(match?.[3]);
+  if (!match || Number.isNaN(simulatedAt.getTime()) || Number.isNaN(realAt.getTime()) || !(speed > 0)) {
+    problems.push({
+      variable: 'SCHEDULER_CLOCK',
+      message: `expected <simulated ISO time>@<real ISO time>*<speed>, e.g. 2026-01-01T02:30:00Z@2026-01-01T12:00:00Z*120 (got "${value}")`,
+    });
+    return undefined;
+  }
+  return { simulatedAt, realAt, speed };
 }
 
 /** The deployment guide's DATABASE_HOST/PORT/USERNAME/PASSWORD/NAME form, as a URL. */

@@ -29,8 +29,8 @@ export const NETWORK_CODES: ReadonlySet<string> = new Set([
 
 /**
  * True for failures that mean "the database cannot be reached right now" rather than a bad
- * query: network errors, pg connection-exception SQLSTATEs (class 08), admin shutdown (57P0x)
- * and pool connect timeouts.
+ * query: network errors, pg connection-exception SQLSTATEs (class 08), admin shutdown (57P0x),
+ * pool connect timeouts and query read timeouts (DATABASE_QUERY_TIMEOUT_MS).
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
@@ -38,7 +38,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (typeof code === 'string' && (NETWORK_CODES.has(code) || code.startsWith('08') || code.startsWith('57P'))) {
     return true;
   }
-  return /Connection terminated|timeout exceeded when trying to connect|Connection ended unexpectedly|connect ECONNREFUSED|Client has encountered a connection error|proxy request failed|Network connection lost/i.test(
+  return /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Connection ended unexpectedly|connect ECONNREFUSED|Client has encountered a connection error|proxy request failed|Network connection lost/i.test(
     error.message,
   );
 }

@@ -21,8 +21,8 @@ export const migrations: Record<string, Migration> = {
   '2026_11_23_0004_request_logs': requestLogs,
   '2026_11_27_0005_backups': backups,
   '2026_11_27_0006_crm': crm,
+  '2026_11_27_0007_vending': vending,
   '2026_11_27_0009_observability_indexes': observabilityIndexes,
   '2026_11_27_0010_alerts': alerts,
-  '2026_11_27_0007_vending': vending,
   '2026_11_27_0010_request_log_methods': requestLogMethods,
 };

@@ -14,6 +14,16 @@ import { waitFor } from './support/processes.ts';
 import { startTestS3, type TestS3 } from './support/s3.ts';
 import { postJson, seedUser } from './support/users.ts';
 
+/** Parents and children written in pairs (one transaction each) while a backup runs. */
+async function createSnapshotTables(db: TestDatabase['db']) {
+  await sql`create table snap_a_parents (id bigint primary key, at timestamptz not null default clock_timestamp(), pad text)`.execute(
+    db,
+  );
+  await sql`create table snap_b_children (id bigint primary key references snap_a_parents (id), at timestamptz not null default clock_timestamp())`.execute(
+    db,
+  );
+}
+
 describe.each(databaseKinds())('backups: admin API, one at a time, snapshot, files (%s)', (kind) => {
   let database: TestDatabase;
   let s3: TestS3;
@@ -89,111 +99,110 @@ describe.each(databaseKinds())('backups: admin API, one at a time, snapshot, fil
     await third.done;
   });
 
-  it('a backup taken while writes run holds no row from after its snapshot, and pairs stay whole', async () => {
-    // Pairs are written in one transaction; the parent table is read first and is big enough
-    // that writes land while it is read. A torn snapshot would hold children without parents.
-    await sql`create table snap_a_parents (id bigint primary key, at timestamptz not null default clock_timestamp(), pad text)`.execute(
-      database.db,
-    );
-    await sql`create table snap_b_children (id bigint primary key references snap_a_parents (id), at timestamptz not null default clock_timestamp())`.execute(
-      database.db,
-    );
-    await sql`insert into snap_a_parents (id, pad) select -g, repeat('x', 200) from generate_series(1, 20000) g`.execute(
-      database.db,
-    );
-    let writing = true;
-    let written = 0;
-    const writer = (async () => {
-      for (let i = 1; writing && i < 100_000; i++) {
-        await database.db.transaction().execute(async (trx) => {
-          await sql`insert into snap_a_parents (id) values (${i})`.execute(trx);
-          await sql`insert into snap_b_children (id) values (${i})`.execute(trx);
-        });
-        written = i;
+  // These two make a backup and restore it into a second database: seconds of work each on a
+  // shared machine, so they get a longer budget than a request-sized test.
+  const BACKUP_AND_RESTORE = { timeout: 90_000 };
+
+  it(
+    'a backup taken while writes run holds no row from after its snapshot, and pairs stay whole',
+    BACKUP_AND_RESTORE,
+    async () => {
+      // Pairs are written in one transaction; the parent table is read first and is big enough
+      // that writes land while it is read. A torn snapshot would hold children without parents.
+      await createSnapshotTables(database.db);
+      await sql`insert into snap_a_parents (id, pad) select -g, repeat('x', 200) from generate_series(1, 8000) g`.execute(
+        database.db,
+      );
+      let writing = true;
+      let written = 0;
+      const writer = (async () => {
+        for (let i = 1; writing && i < 100_000; i++) {
+          await database.db.transaction().execute(async (trx) => {
+            await sql`insert into snap_a_parents (id) values (${i})`.execute(trx);
+            await sql`insert into snap_b_children (id) values (${i})`.execute(trx);
+          });
+          written = i;
+        }
+      })();
+      await waitFor(async () => written >= 5, 30_000, 'the writer to start');
+      let made: Awaited<ReturnType<typeof createBackup>>;
+      try {
+        made = await createBackup(backupDeps(database.db, storage), { trigger: 'cli', holder: 'test-snapshot' });
+      } finally {
+        await waitFor(async () => written >= 10, 30_000, 'writes during the backup');
+        writing = false;
+        await writer;
       }
-    })();
-    await waitFor(async () => written >= 5, 30_000, 'the writer to start');
-    let made: Awaited<ReturnType<typeof createBackup>>;
-    try {
-      made = await createBackup(backupDeps(database.db, storage), { trigger: 'cli', holder: 'test-snapshot' });
-    } finally {
-      await waitFor(async () => written >= 10, 30_000, 'writes during the backup');
-      writing = false;
-      await writer;
-    }
-    const target = await createTestDatabase(kind);
-    try {
-      await sql`create table snap_a_parents (id bigint primary key, at timestamptz not null default clock_timestamp(), pad text)`.execute(
-        target.db,
-      );
-      await sql`create table snap_b_children (id bigint primary key references snap_a_parents (id), at timestamptz not null default clock_timestamp())`.execute(
-        target.db,
-      );
-      await restoreBackup(
-        { ...backupDeps(target.db, storage), target: target.db, prefix: 'backups', encryptionKey: undefined },
-        made.id,
-      );
-      const { rows } = await sql<{ parents: number; children: number; orphans: number; newest: Date | null }>`select
+      const target = await createTestDatabase(kind);
+      try {
+        await createSnapshotTables(target.db);
+        await restoreBackup(
+          { ...backupDeps(target.db, storage), target: target.db, prefix: 'backups', encryptionKey: undefined },
+          made.id,
+        );
+        const { rows } = await sql<{ parents: number; children: number; orphans: number; newest: Date | null }>`select
           (select count(*)::int from snap_a_parents where id > 0) as parents,
           (select count(*)::int from snap_b_children) as children,
           (select count(*)::int from snap_a_parents p where p.id > 0 and not exists (select 1 from snap_b_children c where c.id = p.id)) as orphans,
           (select max(at) from snap_b_children) as newest`.execute(target.db);
-      const snapshot = rows[0];
-      expect(snapshot?.orphans).toBe(0);
-      expect(snapshot?.parents).toBe(snapshot?.children);
-      expect(snapshot?.parents).toBeLessThan(written);
-      if (snapshot?.newest)
-        expect(snapshot.newest.getTime()).toBeLessThanOrEqual(new Date(made.manifest.snapshotAt).getTime());
-    } finally {
-      await target.drop();
-    }
-  });
-
-  it('files rows refer to are copied into the backup, listed in the manifest, and put back by restore', async () => {
-    await sql`create table test_uploads (id serial primary key, storage_key text)`.execute(database.db);
-    const keys = ['uploads/2026/a photo.jpg', 'uploads/2026/ünïcode/b.pdf', 'uploads/gone.png'];
-    for (const key of keys.slice(0, 2)) {
-      await storage.client.send(new PutObjectCommand({ Bucket: storage.bucket, Key: key, Body: `content of ${key}` }));
-    }
-    await sql`insert into test_uploads (storage_key) values (${keys[0]}), (${keys[1]}), (${keys[0]}), (${keys[2]}), (null)`.execute(
-      database.db,
-    );
-    const references = [{ table: 'test_uploads', keyColumn: 'storage_key' }];
-    const made = await createBackup(
-      { ...backupDeps(database.db, storage), objectReferences: references },
-      { trigger: 'cli', holder: 'test-files' },
-    );
-    const manifest = await loadManifest(storage, 'backups', made.id);
-    expect(manifest.objects.map((o) => o.key).sort()).toEqual(keys.slice(0, 2).sort());
-    expect(manifest.objects.every((o) => o.backupKey.startsWith(`backups/${made.id}/objects/`))).toBe(true);
-    expect(manifest.missingObjects).toEqual([{ table: 'test_uploads', column: 'storage_key', key: keys[2] }]);
-
-    // The files are lost, the database with them: restore brings both back.
-    for (const key of keys.slice(0, 2)) {
-      await storage.client.send(new PutObjectCommand({ Bucket: storage.bucket, Key: key, Body: 'overwritten' }));
-    }
-    const target = await createTestDatabase(kind);
-    try {
-      await sql`create table test_uploads (id serial primary key, storage_key text)`.execute(target.db);
-      await sql`create table snap_a_parents (id bigint primary key, at timestamptz not null default clock_timestamp(), pad text)`.execute(
-        target.db,
-      );
-      await sql`create table snap_b_children (id bigint primary key references snap_a_parents (id), at timestamptz not null default clock_timestamp())`.execute(
-        target.db,
-      );
-      const summary = await restoreBackup(
-        { ...backupDeps(target.db, storage), target: target.db, prefix: 'backups', encryptionKey: undefined },
-        made.id,
-      );
-      expect(summary.objects).toBe(2);
-      for (const key of keys.slice(0, 2)) {
-        const body = await storage.client.send(new GetObjectCommand({ Bucket: storage.bucket, Key: key }));
-        expect(await body.Body?.transformToString()).toBe(`content of ${key}`);
+        const snapshot = rows[0];
+        expect(snapshot?.orphans).toBe(0);
+        expect(snapshot?.parents).toBe(snapshot?.children);
+        expect(snapshot?.parents).toBeLessThan(written);
+        if (snapshot?.newest)
+          expect(snapshot.newest.getTime()).toBeLessThanOrEqual(new Date(made.manifest.snapshotAt).getTime());
+      } finally {
+        await target.drop();
       }
-      const restored = await sql<{ n: number }>`select count(*)::int as n from test_uploads`.execute(target.db);
-      expect(restored.rows[0]?.n).toBe(5);
-    } finally {
-      await target.drop();
-    }
-  });
+    },
+  );
+
+  it(
+    'files rows refer to are copied into the backup, listed in the manifest, and put back by restore',
+    BACKUP_AND_RESTORE,
+    async () => {
+      await sql`create table test_uploads (id serial primary key, storage_key text)`.execute(database.db);
+      const keys = ['uploads/2026/a photo.jpg', 'uploads/2026/ünïcode/b.pdf', 'uploads/gone.png'];
+      for (const key of keys.slice(0, 2)) {
+        await storage.client.send(
+          new PutObjectCommand({ Bucket: storage.bucket, Key: key, Body: `content of ${key}` }),
+        );
+      }
+      await sql`insert into test_uploads (storage_key) values (${keys[0]}), (${keys[1]}), (${keys[0]}), (${keys[2]}), (null)`.execute(
+        database.db,
+      );
+      const references = [{ table: 'test_uploads', keyColumn: 'storage_key' }];
+      const made = await createBackup(
+        { ...backupDeps(database.db, storage), objectReferences: references },
+        { trigger: 'cli', holder: 'test-files' },
+      );
+      const manifest = await loadManifest(storage, 'backups', made.id);
+      expect(manifest.objects.map((o) => o.key).sort()).toEqual(keys.slice(0, 2).sort());
+      expect(manifest.objects.every((o) => o.backupKey.startsWith(`backups/${made.id}/objects/`))).toBe(true);
+      expect(manifest.missingObjects).toEqual([{ table: 'test_uploads', column: 'storage_key', key: keys[2] }]);
+
+      // The files are lost, the database with them: restore brings both back.
+      for (const key of keys.slice(0, 2)) {
+        await storage.client.send(new PutObjectCommand({ Bucket: storage.bucket, Key: key, Body: 'overwritten' }));
+      }
+      const target = await createTestDatabase(kind);
+      try {
+        await sql`create table test_uploads (id serial primary key, storage_key text)`.execute(target.db);
+        await createSnapshotTables(target.db);
+        const summary = await restoreBackup(
+          { ...backupDeps(target.db, storage), target: target.db, prefix: 'backups', encryptionKey: undefined },
+          made.id,
+        );
+        expect(summary.objects).toBe(2);
+        for (const key of keys.slice(0, 2)) {
+          const body = await storage.client.send(new GetObjectCommand({ Bucket: storage.bucket, Key: key }));
+          expect(await body.Body?.transformToString()).toBe(`content of ${key}`);
+        }
+        const restored = await sql<{ n: number }>`select count(*)::int as n from test_uploads`.execute(target.db);
+        expect(restored.rows[0]?.n).toBe(5);
+      } finally {
+        await target.drop();
+      }
+    },
+  );
 });

@@ -104,7 +104,10 @@ describe.each(databaseKinds())('backup and restore round trip on %s', (kind) => 
     expect(listed.map((b) => [b.id, b.state])).toEqual([[backupId, 'complete']]);
   });
 
-  it('restores into a fresh database with identical per-table counts and row contents', async () => {
+  // Restoring into a second database is seconds of work on a shared machine: a longer budget.
+  it('restores into a fresh database with identical per-table counts and row contents', {
+    timeout: 90_000,
+  }, async () => {
     const target = await createTestDatabase(kind);
     try {
       await createTypeTables(target.db);
@@ -151,7 +154,9 @@ describe.each(databaseKinds())('backup and restore round trip on %s', (kind) => 
     expect(listed[0]?.verification).toMatchObject({ ok: true, drill: true });
   });
 
-  it('with encryption: restores with the key, refuses a wrong key and a missing one before writing', async () => {
+  it('with encryption: restores with the key, refuses a wrong key and a missing one before writing', {
+    timeout: 90_000,
+  }, async () => {
     const key = Buffer.alloc(32, 7).toString('base64');
     const encrypted = await createBackup(backupDeps(source.db, storage, { BACKUP_ENCRYPTION_KEY: key }), {
       trigger: 'cli',

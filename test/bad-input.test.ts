@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toBase64Url, utf8 } from '../lib/auth/crypto.ts';
 import { appFor } from './support/app.ts';
@@ -17,6 +16,7 @@ import {
   violates,
 } from './support/openapi-operations.ts';
 import { startTestS3, type TestS3 } from './support/s3.ts';
+import { changedTables, tableDigests } from './support/table-digest.ts';
 import { postJson, seedUser } from './support/users.ts';
 
 // Every JSON route, generated from the OpenAPI document (so a new route is covered without
@@ -129,19 +129,7 @@ describe.each(databaseKinds())('bad input on every JSON route (%s)', (kind) => {
     operations = await readOperations(harness.app);
 
     // Every table but the request log (which records rejected requests by design): a digest each.
-    const tables = (
-      await sql<{ name: string }>`select table_name as name from information_schema.tables
-        where table_schema = current_schema() and table_type = 'BASE TABLE'
-          and table_name not like 'request\\_log%' and table_name not like 'kysely\\_%' order by 1`.execute(database.db)
-    ).rows.map((r) => r.name);
-    if (!tables.includes('users')) throw new Error(`no users table among ${tables.join(', ')}`);
-    const digests = sql<{ digests: Record<string, string> }>`select json_build_object(${sql.join(
-      tables.map(
-        (t) =>
-          sql`${t}::text, (select md5(coalesce(string_agg(x::text, '|' order by x::text), '')) from ${sql.table(t)} x)`,
-      ),
-    )}) as digests`;
-    snapshot = async () => (await digests.execute(database.db)).rows[0]?.digests ?? {};
+    snapshot = await tableDigests(database.db, ['request\\_log%']);
   });
   afterAll(async () => {
     await harness?.close();
@@ -180,7 +168,7 @@ describe.each(databaseKinds())('bad input on every JSON route (%s)', (kind) => {
       const problems = envelopeProblems(answer);
       if (!c.expected.includes(answer.status)) problems.unshift(`status ${answer.status}, not ${c.expected.join('/')}`);
       if (c.code && errorCode(answer) !== c.code) problems.push(`code ${errorCode(answer)}, not ${c.code}`);
-      const changed = Object.keys(before).filter((t) => before[t] !== after[t]);
+      const changed = changedTables(before, after);
       if (changed.length > 0) problems.push(`changed ${changed.join(', ')}`);
       if (problems.length > 0) {
         failures.push(`${c.name} on ${c.op.key}: ${problems.join('; ')} (${answer.text.slice(0, 160)})`);

@@ -196,6 +196,26 @@ describe.each(databaseKinds())('job runner on %s', (kind) => {
     expect(slotRows.map((r) => r.status)).toEqual(['success']);
   });
 
+  it('two replicas firing the same slots at the same moment: every slot runs once, none lost to a skip', async () => {
+    const racing = job({ name: 'racing_job' });
+    const replicas = ['replica-a', 'replica-b'].map((holder) => ({ ...deps, holder }));
+    const slots = Array.from({ length: 20 }, (_, i) => new Date(Date.UTC(2026, 0, 1, 0, i * 5)));
+    const outcomes: string[] = [];
+    for (const scheduledFor of slots) {
+      const pair = await Promise.all(replicas.map((r) => runJob(r, racing, { kind: 'schedule', scheduledFor })));
+      outcomes.push(
+        pair
+          .map((p) => p.outcome)
+          .sort()
+          .join('+'),
+      );
+    }
+    // One replica ran the slot; the other found it claimed. A "skipped" slot never ran at all.
+    expect(outcomes.filter((o) => o !== 'duplicate+success')).toEqual([]);
+    const rows = await rowsOf('racing_job');
+    expect(rows.map((r) => r.status)).toEqual(slots.map(() => 'success'));
+  });
+
   it('log_cleanup deletes exactly the runs past retention, and a second run deletes nothing', async () => {
     await database.db.deleteFrom('cron_job_logs').execute();
     const insert = (daysAgo: number) =>

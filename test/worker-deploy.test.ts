@@ -22,7 +22,7 @@ describe('npm run deploy:worker -- --dry-run', () => {
     expect(await deploy.exited, deploy.output()).toBe(0);
     const output = deploy.output();
 
-    expect(output).toContain(`Cron triggers: ${scheduleSet().join(', ')}`);
+    expect(output).toContain(`Cron triggers: ${scheduleSet().sort().join(', ')}`);
     const size = /Worker bundle: ([\d.]+) KiB, gzip ([\d.]+) KiB \(worker\.js\)/.exec(output);
     expect(size, output).not.toBeNull();
     const bundle = readFileSync(join(outdir, 'worker.js'));

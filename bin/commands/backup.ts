@@ -10,7 +10,6 @@ import type { Config } from '../../lib/config.ts';
 import { createDb, createPool, type Db } from '../../lib/db/connection.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { createStorage, type Storage } from '../../lib/storage.ts';
-import { nodeScratchDatabase } from '../../local/scratch-database.ts';
 import { cliConfig, withDatabase } from './context.ts';
 import { formatBytes, progressRenderer } from './progress.ts';
 import { printTable } from './table.ts';
@@ -122,7 +121,9 @@ export function backupCommand(): Command {
               storage,
               settings: config.backup,
               logger,
-              scratchDatabase: nodeScratchDatabase,
+              // PGlite is loaded only when a drill needs it, not by every CLI command.
+              scratchDatabase: async (source) =>
+                (await import('../../local/scratch-database.ts')).nodeScratchDatabase(source),
               onProgress: progress.onProgress,
             },
             id,

@@ -15,8 +15,17 @@ export function bodyLimit(): MiddlewareHandler<AppEnv> {
     if (!handler) {
       handler = honoBodyLimit({
         maxSize,
-        onError: () => {
-          throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `Request body is larger than the limit of ${maxSize} bytes`);
+        onError: (ctx) => {
+          // The rest of the body is never read: on Node the connection must not be reused, or
+          // the client's next request on it meets a socket the server is about to close.
+          const headers = ctx.var.services.runtime === 'node' ? { Connection: 'close' } : undefined;
+          throw new ApiError(
+            413,
+            'PAYLOAD_TOO_LARGE',
+            `Request body is larger than the limit of ${maxSize} bytes`,
+            undefined,
+            headers,
+          );
         },
       });
       byLimit.set(maxSize, handler);

@@ -82,14 +82,12 @@ export async function checkAlerts(deps: AlertDeps, memory: AlertMemory): Promise
     const now = new Date();
     const down = memory.databaseDown;
     if (down) {
-      if (down.announced) {
-        const sent = await send(
-          deps,
-          recoveryText({ summary: 'the database is reachable again', opened_at: down.since }, now),
-        );
-        if (!sent.delivered) result.undelivered++;
-      }
-      memory.databaseDown = null;
+      // Its outage was announced, so is its end (remembered until a channel takes the message).
+      const sent = down.announced
+        ? await send(deps, recoveryText({ summary: 'the database is reachable again', opened_at: down.since }, now))
+        : { delivered: true };
+      if (sent.delivered) memory.databaseDown = null;
+      else result.undelivered++;
     }
 
     const [health, finishedRuns, latest, backups] = await Promise.all([

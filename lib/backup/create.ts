@@ -26,6 +26,8 @@ export type BackupDeps = {
   objectReferences?: readonly ObjectReference[];
   /** Rows per FETCH on the portable path (PGlite, Workers). */
   batchRows?: number;
+  /** Connections reading tables side by side on the COPY path (default 2; memory ~45 MB each). */
+  parallelReaders?: number;
   onProgress?: (event: BackupProgress) => void;
   signal?: AbortSignal;
 };
@@ -174,7 +176,7 @@ async function backupTables(
   try {
     if (session.copy && infos.length > 1) {
       const [exported] = await session.query<{ id: string }>(sql`select pg_export_snapshot() as id`);
-      for (let i = 1; i < PARALLEL_READERS; i++) {
+      for (let i = 1; i < (deps.parallelReaders ?? PARALLEL_READERS); i++) {
         const reader = await openSession(deps.db);
         readers.push(reader);
         await reader.query(sql`begin isolation level repeatable read read only`);

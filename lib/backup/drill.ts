@@ -35,7 +35,7 @@ async function scratchSchema(url: string, schema: string): Promise<ScratchDataba
   const pool = createPool(url, { max: 2 });
   pool.on('connect', (client) => {
     // Queued before anything the pool hands this client out for.
-    client.query(`set search_path to "${schema}"`).catch(() => undefined);
+    client.query(`set search_path to ${pg.escapeIdentifier(schema)}`).catch(() => undefined);
   });
   const db = createDb(pool);
   await sql`create schema ${sql.id(schema)}`.execute(db);
@@ -69,7 +69,7 @@ export async function scratchDatabaseBeside(source: Db): Promise<ScratchDatabase
   await admin.connect();
   try {
     // The name is ours (opsbase_drill_ + hex), as test/support/database.ts makes its databases.
-    await admin.query(`create database "${name}"`);
+    await admin.query(`create database ${pg.escapeIdentifier(name)}`);
   } catch (error) {
     throw new Error(
       `could not create a scratch database for the drill (${(error as Error).message}): grant CREATEDB or set BACKUP_DRILL_DATABASE_URL`,
@@ -88,7 +88,7 @@ export async function scratchDatabaseBeside(source: Db): Promise<ScratchDatabase
       const dropper = new pg.Client({ connectionString: url });
       await dropper.connect();
       try {
-        await dropper.query(`drop database if exists "${name}" with (force)`);
+        await dropper.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`);
       } finally {
         await dropper.end();
       }

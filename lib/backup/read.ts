@@ -63,13 +63,7 @@ export function readTable(
   return {
     lines: nameFailures(table.key, lines.bytes),
     check() {
-      const s = stored.result();
-      if (s.bytes !== table.bytes || s.sha256 !== table.sha256) {
-        throw new BackupObjectError(
-          table.key,
-          `checksum mismatch: stored ${s.bytes} bytes sha256 ${s.sha256.slice(0, 12)}..., the manifest says ${table.bytes} bytes sha256 ${table.sha256.slice(0, 12)}...`,
-        );
-      }
+      assertStored(table, stored.result());
       const r = raw.result();
       if (lines.lines() !== table.rows || r.sha256 !== table.rowsSha256) {
         throw new BackupObjectError(
@@ -114,7 +108,11 @@ export async function checkTable(
 export async function checkStored(storage: Storage, table: ManifestTable, signal?: AbortSignal): Promise<void> {
   const stored = tally(await readObject(storage, table.key, signal));
   for await (const _ of stored.bytes);
-  const s = stored.result();
+  assertStored(table, stored.result());
+}
+
+/** The stored object is the one the manifest describes (size and sha256), or an error naming it. */
+function assertStored(table: ManifestTable, s: { bytes: number; sha256: string }): void {
   if (s.bytes !== table.bytes || s.sha256 !== table.sha256) {
     throw new BackupObjectError(
       table.key,

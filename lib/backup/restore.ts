@@ -180,7 +180,7 @@ async function loadAll(
     const table = byName.get(name) as ManifestTable;
     for (const partition of table.partitions) {
       await session.query(
-        sql`create table if not exists ${sql.id(partition.name)} partition of ${sql.id(table.name)} ${sql.raw(partitionBound(partition.bound))}`,
+        sql`create table if not exists ${sql.id(partition.name)} partition of ${sql.id(table.name)} ${partitionBound(partition.bound)}`,
       );
     }
     await loadTable(deps, session, table, key);
@@ -200,15 +200,40 @@ async function loadAll(
 }
 
 /**
- * A partition bound as pg_get_expr printed it ("FOR VALUES FROM (...) TO (...)", "DEFAULT"). It
- * came from the server's catalog through the manifest, so it is checked against that grammar
- * before it is spliced into the statement.
+ * A partition bound as pg_get_expr printed it ("FOR VALUES FROM (...) TO (...)", "IN (...)",
+ * "WITH (MODULUS m, REMAINDER r)", "DEFAULT"), rebuilt from its values. It came from the
+ * manifest, which a restore must not trust with SQL: only literals (quoted strings, numbers,
+ * MINVALUE, MAXVALUE, NULL) are accepted, and each goes back through sql.lit.
  */
-function partitionBound(bound: string): string {
-  if (bound === 'DEFAULT' || /^FOR VALUES (FROM \(.*\) TO \(.*\)|IN \(.*\)|WITH \(.*\))$/s.test(bound)) {
-    if (!/;|--|\/\*/.test(bound.replace(/'(?:[^']|'')*'/g, "''"))) return bound;
-  }
+export function partitionBound(bound: string) {
+  if (bound === 'DEFAULT') return sql`default`;
+  const range = /^FOR VALUES FROM \((.*)\) TO \((.*)\)$/s.exec(bound);
+  if (range)
+    return sql`for values from (${boundValues(range[1] ?? '', bound)}) to (${boundValues(range[2] ?? '', bound)})`;
+  const list = /^FOR VALUES IN \((.*)\)$/s.exec(bound);
+  if (list) return sql`for values in (${boundValues(list[1] ?? '', bound)})`;
+  const hash = /^FOR VALUES WITH \(modulus (\d+), remainder (\d+)\)$/i.exec(bound);
+  if (hash) return sql`for values with (modulus ${sql.lit(Number(hash[1]))}, remainder ${sql.lit(Number(hash[2]))})`;
   throw new Error(`unexpected partition bound in the manifest: ${bound}`);
+}
+
+const BOUND_VALUE = /\s*(?:'((?:[^']|'')*)'(?:::[a-z ]+)?|(-?\d+(?:\.\d+)?)|(MINVALUE|MAXVALUE|NULL))\s*(?:,|$)/gy;
+
+/** The comma-separated literals of one bound list, each as sql.lit (or the keyword itself). */
+function boundValues(text: string, bound: string) {
+  const values = [];
+  BOUND_VALUE.lastIndex = 0;
+  while (BOUND_VALUE.lastIndex < text.length) {
+    const start = BOUND_VALUE.lastIndex;
+    const match = BOUND_VALUE.exec(text);
+    if (!match || match.index !== start) throw new Error(`unexpected partition bound in the manifest: ${bound}`);
+    const [, quoted, number, keyword] = match;
+    if (quoted !== undefined) values.push(sql.lit(quoted.replaceAll("''", "'")));
+    else if (number !== undefined) values.push(sql.lit(Number(number)));
+    else values.push(keyword === 'MINVALUE' ? sql`minvalue` : keyword === 'MAXVALUE' ? sql`maxvalue` : sql`null`);
+  }
+  if (values.length === 0) throw new Error(`unexpected partition bound in the manifest: ${bound}`);
+  return sql.join(values);
 }
 
 async function loadTable(

@@ -26,6 +26,13 @@ export type PoolOptions = {
   ssl?: boolean;
   /** How long to wait for a TCP connection before failing fast. */
   connectTimeoutMs?: number;
+  /**
+   * Client-side limit on each text query (what Kysely sends), in ms; 0 or unset: none. A query
+   * past it fails and its connection is destroyed, so a connection the network silently dropped
+   * (no RST ever arrives) cannot hold requests or a pool slot. Streams (COPY, cursors) are never
+   * limited.
+   */
+  queryTimeoutMs?: number;
   onError?: (error: Error) => void;
   /** Workers pass their socket factory options through here. */
   extra?: Partial<pg.PoolConfig>;
@@ -40,6 +47,7 @@ export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
     idleTimeoutMillis: 30_000,
     keepAlive: true,
     types: typeParsers,
+    ...(options.queryTimeoutMs ? { Client: clientWithQueryTimeout(options.queryTimeoutMs) } : {}),
     ...options.extra,
   });
   // An idle client whose server went away emits 'error' on the pool; without a listener it
@@ -51,6 +59,32 @@ export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
     client.on('error', (error) => options.onError?.(error));
   });
   return pool;
+}
+
+const QUERY_TIMEOUT_MESSAGE = 'Query read timeout';
+
+/** pg's Client with a read timeout on text queries that also destroys the connection it fired on. */
+function clientWithQueryTimeout(timeoutMs: number): typeof pg.Client {
+  return class ClientWithQueryTimeout extends pg.Client {
+    // biome-ignore lint/suspicious/noExplicitAny: pg's query() has many overloads; only (text, values) is changed
+    override query(...args: any[]): any {
+      const [text, values] = args;
+      if (typeof text !== 'string' || args.length > 2 || typeof values === 'function') {
+        return (super.query as (...a: unknown[]) => unknown)(...args);
+      }
+      // query_timeout is pg's own per-query read timeout (not in @types/pg's QueryConfig).
+      const config = { text, values, query_timeout: timeoutMs } as pg.QueryConfig;
+      const result = super.query(config) as Promise<unknown>;
+      result.catch((error: Error) => {
+        // The query may still be on the wire, and every later query on this connection would
+        // queue behind it: drop the connection (the pool replaces it).
+        if (error.message === QUERY_TIMEOUT_MESSAGE) {
+          (this as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+        }
+      });
+      return result;
+    }
+  };
 }
 
 const pools = new WeakMap<object, pg.Pool>();

@@ -128,6 +128,21 @@ export async function insertRun(db: Db, run: NewRun): Promise<CronJobLog | null>
   return row ?? null;
 }
 
+/** A claimed slot (a `skipped` row written before the lease) becomes the run: `running` from now. */
+export async function startClaimedRun(db: Db, id: number): Promise<CronJobLog> {
+  return db
+    .updateTable('cron_job_logs')
+    .set({ status: 'running', started_at: sql`now()`, finished_at: null, duration_ms: null, message: null })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** A claimed slot whose lease was held by another run stays `skipped`, saying why. */
+export async function skipClaimedRun(db: Db, id: number, message: string): Promise<CronJobLog> {
+  return db.updateTable('cron_job_logs').set({ message }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+}
+
 export async function finishRun(
   db: Db,
   id: number,

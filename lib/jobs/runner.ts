@@ -1,9 +1,19 @@
+import type { CronJobLog } from '../../schema/database.ts';
 import type { ScratchFactory } from '../backup/drill.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/connection.ts';
 import type { Logger } from '../logger.ts';
 import type { Storage } from '../storage.ts';
-import { closeRunsOfOtherHolders, finishRun, insertRun, leaseJob, releaseJob, toJobRun } from './repository.ts';
+import {
+  closeRunsOfOtherHolders,
+  finishRun,
+  insertRun,
+  leaseJob,
+  releaseJob,
+  skipClaimedRun,
+  startClaimedRun,
+  toJobRun,
+} from './repository.ts';
 import type { JobDefinition, JobRun, TriggerSpec } from './types.ts';
 
 export type RunnerDeps = {
@@ -36,17 +46,21 @@ const LEASE_MARGIN_MS = 30_000;
 export async function runJob(deps: RunnerDeps, job: JobDefinition, trigger: TriggerSpec): Promise<RunOutcome> {
   const { db, logger } = deps;
   const scheduledFor = trigger.scheduledFor ?? null;
+  const row = { jobName: job.name, trigger: trigger.kind, scheduledFor, runtime: deps.runtime, holder: deps.holder };
+  // A scheduled slot is claimed before the lease is asked for, so that one process alone decides
+  // what becomes of it. (Lease first, a replica refused the lease by the run of this very slot
+  // could record the slot as skipped before that run recorded itself: the slot never ran.)
+  let claim: CronJobLog | null = null;
+  if (scheduledFor) {
+    claim = await insertRun(db, { ...row, status: 'skipped', message: 'claimed; waiting for the lease' });
+    if (!claim) return { outcome: 'duplicate', run: null };
+  }
   const lease = await leaseJob(db, job.name, deps.holder, job.timeoutMs + LEASE_MARGIN_MS);
   if (!lease.acquired) {
-    const skipped = await insertRun(db, {
-      jobName: job.name,
-      status: 'skipped',
-      trigger: trigger.kind,
-      scheduledFor,
-      runtime: deps.runtime,
-      holder: deps.holder,
-      message: `another run holds the lease (${lease.holder}, until ${lease.lockedUntil.toISOString()})`,
-    });
+    const message = `another run holds the lease (${lease.holder}, until ${lease.lockedUntil.toISOString()})`;
+    const skipped = claim
+      ? await skipClaimedRun(db, claim.id, message)
+      : await insertRun(db, { ...row, status: 'skipped', message });
     logger.info('job skipped: lease held', { job: job.name, holder: lease.holder });
     return skipped ? { outcome: 'skipped', run: toJobRun(skipped) } : { outcome: 'duplicate', run: null };
   }
@@ -54,14 +68,7 @@ export async function runJob(deps: RunnerDeps, job: JobDefinition, trigger: Trig
   try {
     // We hold the lease, so any other row still `running` for this job belongs to a dead process.
     await closeRunsOfOtherHolders(db, job.name, deps.holder);
-    const started = await insertRun(db, {
-      jobName: job.name,
-      status: 'running',
-      trigger: trigger.kind,
-      scheduledFor,
-      runtime: deps.runtime,
-      holder: deps.holder,
-    });
+    const started = claim ? await startClaimedRun(db, claim.id) : await insertRun(db, { ...row, status: 'running' });
     if (!started) return { outcome: 'duplicate', run: null };
 
     const startedAt = performance.now();

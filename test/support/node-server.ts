@@ -4,6 +4,7 @@ import { parseConfig } from '../../lib/config.ts';
 import { createLogger, type LogLevel } from '../../lib/logger.ts';
 import type { Role } from '../../schema/database.ts';
 import { TEST_ENV } from './app.ts';
+import { spawnProject } from './processes.ts';
 
 export type LogEntry = { level: LogLevel; msg: string } & Record<string, unknown>;
 
@@ -46,3 +47,40 @@ export async function startTestServer(env: Record<string, string | undefined>) {
 }
 
 export type TestServer = Awaited<ReturnType<typeof startTestServer>>;
+
+/**
+ * The Node entry (functions/node.ts) in a child process of its own, as `npm start` runs it, on
+ * loopback and a free port; resolves once it listens. Its stdout and stderr are kept.
+ */
+export async function startServerProcess(env: Record<string, string | undefined>) {
+  const spawned = spawnProject(['--import', 'tsx', 'functions/node.ts'], {
+    ...TEST_ENV,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    MIGRATE_ON_START: 'false',
+    LOG_LEVEL: 'info',
+    ...env,
+  });
+  let url: string;
+  try {
+    url = (await spawned.waitForOutput(/"msg":"listening".*?"url":"(http:\/\/[^"]+)"/))[1] as string;
+  } catch (error) {
+    spawned.child.kill('SIGKILL');
+    throw error;
+  }
+  return {
+    url,
+    child: spawned.child,
+    /** Everything the process printed so far. */
+    output: spawned.output,
+    exited: spawned.exited,
+    request: (path: string, init?: RequestInit) => fetch(`${url}${path}`, init),
+    /** SIGTERM, then wait for the exit (a clean shutdown drains in-flight work). */
+    async stop() {
+      if (spawned.child.exitCode === null && spawned.child.signalCode === null) spawned.child.kill('SIGTERM');
+      return spawned.exited;
+    },
+  };
+}
+
+export type ServerProcess = Awaited<ReturnType<typeof startServerProcess>>;
