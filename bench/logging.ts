@@ -1,6 +1,7 @@
 // Request logging's cost: the same one-query route with logging on and off, in one run; and the
 // writer's throughput beside a plain multi-row INSERT and an UNNEST insert of the same rows. On
 // the embedded PGlite always, and on PostgreSQL too when the local server answers.
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { createDb, createPool, type Db } from '../lib/db/connection.ts';
@@ -252,7 +253,7 @@ async function measure(target: Target, durationSeconds: number): Promise<Verdict
     await close();
   }
 
-  console.log(`\n${target.label}\n`);
+  console.log(`\n${target.label}; load average ${(loadavg()[0] ?? 0).toFixed(1)} on ${cpus().length} cores\n`);
   console.log(`GET /api/health (one query), 100 connections, 2 x ${durationSeconds} s each, alternated\n`);
   const cpu = (side: Side) => side.serverCpuPerRequest + (side.databaseCpuPerRequest ?? 0);
   console.log(

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Role, User } from '../schema/database.ts';
 import type { Db } from './db/connection.ts';
 import { ConflictError, NotFoundError } from './errors.ts';
-import { decodeCursor, encodeCursor, InvalidCursorError, olderThanCursor, type Page } from './pagination.ts';
+import { decodeCursor, InvalidCursorError, olderThanCursor, type Page, pageOf } from './pagination.ts';
 
 /** A user as the API shows it: never the password hash. */
 export type PublicUser = {
@@ -80,13 +80,7 @@ export async function listUsers(db: Db, options: { limit: number; cursor?: strin
     if (!UUID.test(id)) throw new InvalidCursorError('cursor is not one this API issued');
     query = query.where(olderThanCursor('created_at', 'id', at, id));
   }
-  const rows = await query.execute();
-  const items = rows.slice(0, options.limit);
-  const last = items.at(-1);
-  return {
-    items: items.map(toPublicUser),
-    nextCursor: rows.length > options.limit && last ? encodeCursor([last.created_at.toISOString(), last.id]) : null,
-  };
+  return pageOf(await query.execute(), options.limit, toPublicUser, (u) => [u.created_at.toISOString(), u.id]);
 }
 
 export async function updateUser(

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateTo, migrateToLatest } from '../lib/db/migrate.ts';
-import { errorsByRoute, requestStats } from '../lib/observability/queries.ts';
+import { type ErrorGroup, errorsByRoute, requestStats } from '../lib/observability/queries.ts';
 import { type RequestLogEntry, RequestLogWriter } from '../lib/observability/request-log-writer.ts';
 import { rollUpRequestLogs } from '../lib/observability/rollups.ts';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/database.ts';
@@ -33,14 +33,7 @@ function traffic(start: number, count: number): RequestLogEntry[] {
   });
 }
 
-type ErrorRow = {
-  route: string | null;
-  method: string;
-  status: number;
-  count: number;
-  firstSeen: string;
-  lastSeen: string;
-};
+type ErrorRow = Omit<ErrorGroup, 'samples'>;
 
 describe.each(databaseKinds())('request log rollups on %s', (kind) => {
   let database: TestDatabase;

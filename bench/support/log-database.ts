@@ -22,11 +22,13 @@ export const PGLITE_BENCH_DIR = join(ROOT, '.cache', 'bench-logs-pglite');
 
 /**
  * BENCH_DATABASE_URL when set; else a database of its own (opsbase_bench_logs, kept) on the
- * PostgreSQL at 127.0.0.1:5432 when one answers; else PGlite in .cache/bench-logs-pglite.
+ * PostgreSQL at 127.0.0.1:5432 when one answers; else (or with BENCH_LOG_DATABASE=pglite) PGlite
+ * in .cache/bench-logs-pglite.
  */
 export async function logBenchDatabase(): Promise<LogBenchDatabase> {
   const fromEnv = process.env.BENCH_DATABASE_URL?.trim();
-  const local = fromEnv ? null : await localServerVersion();
+  const pgliteAsked = process.env.BENCH_LOG_DATABASE?.trim() === 'pglite';
+  const local = fromEnv || pgliteAsked ? null : await localServerVersion();
   if (local) {
     await onLocalServer(`create database ${LOCAL_BENCH_DATABASE}`).catch((error: { code?: string }) => {
       if (error.code !== '42P04') throw error; // already there: reused

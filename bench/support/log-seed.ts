@@ -254,11 +254,15 @@ export function seedRowsInsert(slots: HourSlot[], userIds: string[], incidents: 
     from finished`;
 }
 
-/** Inserts the slots one day partition at a time, each day rolled up after its insert. */
+/**
+ * Inserts the slots one day partition per statement, `connections` days at a time (the pool must
+ * have that many), each day rolled up after its insert. Days touch disjoint partitions and rollup
+ * rows, so they do not wait on each other.
+ */
 export async function seedRequestLogs(
   db: Db,
   slots: HourSlot[],
-  options: { userIds: string[]; incidents: Incident[] },
+  options: { userIds: string[]; incidents: Incident[]; connections?: number },
   onDay: (done: { day: Date; rows: number; totalRows: number }) => void,
 ): Promise<number> {
   const first = slots[0];
@@ -267,14 +271,23 @@ export async function seedRequestLogs(
   const end = last.at.getTime() + last.seconds * 1000;
   const firstDay = Math.floor(first.at.getTime() / DAY_MS) * DAY_MS;
   await ensureRequestLogPartitions(db, first.at, Math.ceil((end - firstDay) / DAY_MS) + 1);
+  const days: number[] = [];
+  for (let day = firstDay; day < end; day += DAY_MS) days.push(day);
   let written = 0;
-  for (let day = firstDay; day < end; day += DAY_MS) {
+  const seedDay = async (day: number) => {
     const todays = slots.filter((s) => s.at.getTime() >= day && s.at.getTime() < day + DAY_MS);
     const rows = await insertSeedRows(db, todays, options.userIds, options.incidents);
     // Recomputed over whole hours: a top-up's first hour may already hold rows written before it.
     await rollUpRequestLogs(db, new Date(Math.max(day, first.at.getTime())), new Date(day + DAY_MS));
     written += rows;
     onDay({ day: new Date(day), rows, totalRows: written });
-  }
+  };
+  const next = async (): Promise<void> => {
+    const day = days.shift();
+    if (day === undefined) return;
+    await seedDay(day);
+    return next();
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.connections ?? 1) }, next));
   return written;
 }

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { CronJobLog, JobStatus, JobTrigger } from '../../schema/database.ts';
 import type { Db } from '../db/connection.ts';
-import { decodeCursor, encodeCursor, olderThanCursor, type Page } from '../pagination.ts';
+import { decodeCursor, olderThanCursor, type Page, pageOf } from '../pagination.ts';
 import type { JobRun } from './types.ts';
 
 export function toJobRun(row: CronJobLog): JobRun {
@@ -194,13 +194,7 @@ export async function listCronLogs(db: Db, filter: CronLogFilter): Promise<Page<
     const [at, id] = decodeCursor(filter.cursor, ['timestamp', 'integer'] as const);
     query = query.where(olderThanCursor('started_at', 'id', at, id));
   }
-  const rows = await query.execute();
-  const items = rows.slice(0, filter.limit);
-  const last = items.at(-1);
-  return {
-    items: items.map(toJobRun),
-    nextCursor: rows.length > filter.limit && last ? encodeCursor([last.started_at.toISOString(), last.id]) : null,
-  };
+  return pageOf(await query.execute(), filter.limit, toJobRun, (r) => [r.started_at.toISOString(), r.id]);
 }
 
 /** The newest run and the newest success of each job. */

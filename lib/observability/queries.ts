@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { RequestLog } from '../../schema/database.ts';
 import type { Db } from '../db/connection.ts';
-import { decodeCursor, encodeCursor, olderThanCursor, type Page } from '../pagination.ts';
+import { decodeCursor, olderThanCursor, type Page, pageOf } from '../pagination.ts';
 import { ERROR_SAMPLES, LATENCY_BUCKETS_MS, type RequestLogEntry, UNMATCHED_ROUTE } from './request-log-writer.ts';
 import { errorSampleSql } from './rollups.ts';
 
@@ -58,13 +58,7 @@ export async function listRequestLogs(db: Db, f: LogFilter): Promise<Page<Reques
     const [at, id] = decodeCursor(f.cursor, ['timestamp', 'integer'] as const);
     q = q.where(olderThanCursor('created_at', 'id', at, id));
   }
-  const rows = await q.execute();
-  const items = rows.slice(0, f.limit);
-  const last = items.at(-1);
-  return {
-    items: items.map(toView),
-    nextCursor: rows.length > f.limit && last ? encodeCursor([last.created_at.toISOString(), last.id]) : null,
-  };
+  return pageOf(await q.execute(), f.limit, toView, (r) => [r.created_at.toISOString(), r.id]);
 }
 
 export type ErrorGroup = {
@@ -150,9 +144,9 @@ export type ActiveUser = {
 };
 
 /**
- * Users with a request in the last `minutes`, most recent first: one pass over the window's rows
- * (the newest per user and a count), with the bound computed here so the planner prunes to the
- * partitions it covers.
+ * Users with a request in the last `minutes`, most recent first: one hash aggregate over the
+ * window's rows, then each user's newest path from their index. The bound is computed here, so
+ * the planner prunes both reads to the partitions the window covers.
  */
 export async function activeUsers(db: Db, minutes: number): Promise<ActiveUser[]> {
   const since = new Date(Date.now() - minutes * 60_000);
@@ -165,15 +159,21 @@ export async function activeUsers(db: Db, minutes: number): Promise<ActiveUser[]
     last_seen: Date;
     requests: number;
   }>`
-    select u.id as user_id, u.name, u.email, u.role, l.path as last_path, l.created_at as last_seen, l.requests
+    select u.id as user_id, u.name, u.email, u.role, l.path as last_path, c.last_seen, c.requests
     from (
-      select distinct on (user_id) user_id, path, created_at, count(*) over (partition by user_id)::int as requests
+      select user_id, count(*)::int as requests, max(created_at) as last_seen
       from request_logs
       where user_id is not null and created_at >= ${since}
-      order by user_id, created_at desc, id desc
-    ) l
-    join users u on u.id = l.user_id
-    order by l.created_at desc`.execute(db);
+      group by user_id
+    ) c
+    join users u on u.id = c.user_id
+    join lateral (
+      select path from request_logs r
+      where r.user_id = c.user_id and r.created_at = c.last_seen and r.created_at >= ${since}
+      order by r.id desc
+      limit 1
+    ) l on true
+    order by c.last_seen desc`.execute(db);
   return rows.map((r) => ({
     userId: r.user_id,
     name: r.name,

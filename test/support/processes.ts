@@ -44,7 +44,7 @@ export function spawnProject(
   const child = spawn(options.command ?? process.execPath, args, {
     cwd: options.cwd ?? ROOT,
     env: { ...base, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: 'pipe',
   });
   let output = '';
   const streams = { stdout: '', stderr: '' };
