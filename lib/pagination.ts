@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import { fromBase64Url, toBase64Url, utf8 } from './auth/crypto.ts';
 
 /** Keyset pagination: an opaque cursor holds the last row's sort key. Never OFFSET. */
@@ -12,11 +12,24 @@ export function encodeCursor(key: readonly (string | number)[]): string {
   return toBase64Url(utf8(JSON.stringify(key)));
 }
 
-/** What Date#toISOString writes for years 0-9999 (the ones Postgres timestamps hold). */
-const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+/**
+ * A cursor's timestamp: UTC ISO 8601 with milliseconds (what Date#toISOString writes) or with
+ * microseconds (what cursorTimestamp writes), years 0-9999 (the ones Postgres timestamps hold).
+ */
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}(\d{3})?Z$/;
+
+/**
+ * A timestamp column as cursor text at the database's full precision (microseconds). A cursor
+ * made from the row's JS Date (milliseconds) would skip the rows that share the last row's
+ * millisecond but are older by a few microseconds (`now()` defaults write microseconds).
+ */
+export function cursorTimestamp(column: string): RawBuilder<string> {
+  return sql<string>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+}
 
 type CursorPart = 'string' | 'integer' | 'timestamp';
-type CursorValue<K> = K extends 'integer' ? number : K extends 'timestamp' ? Date : string;
+/** A timestamp part stays text (microseconds do not fit a Date); compare it as `::timestamptz`. */
+type CursorValue<K> = K extends 'integer' ? number : string;
 
 /**
  * Decodes a cursor made by encodeCursor with the given shape, or throws InvalidCursorError.
@@ -41,8 +54,9 @@ export function decodeCursor<const T extends readonly CursorPart[]>(
     if (kind === 'integer' && Number.isSafeInteger(part)) return part;
     if (kind === 'string' && typeof part === 'string') return part;
     if (kind === 'timestamp' && typeof part === 'string' && ISO_TIMESTAMP.test(part)) {
+      // A real instant: Date keeps the milliseconds, so the text must read back the same.
       const at = new Date(part);
-      if (!Number.isNaN(at.getTime()) && at.toISOString() === part) return at;
+      if (!Number.isNaN(at.getTime()) && at.toISOString() === `${part.slice(0, 23)}Z`) return part;
     }
     throw new InvalidCursorError('cursor is not one this API issued');
   }) as never;
@@ -56,8 +70,9 @@ export type Page<T> = { items: T[]; nextCursor: string | null };
  * the planner also prunes time partitions. (An `or` of the two comparisons reads every newer row
  * before the first one it returns.)
  */
-export function olderThanCursor(atColumn: string, idColumn: string, at: Date, id: number | string) {
-  return sql<boolean>`${sql.ref(atColumn)} <= ${at} and (${sql.ref(atColumn)}, ${sql.ref(idColumn)}) < (${at}, ${id})`;
+export function olderThanCursor(atColumn: string, idColumn: string, at: string, id: number | string) {
+  const instant = sql`${at}::timestamptz`;
+  return sql<boolean>`${sql.ref(atColumn)} <= ${instant} and (${sql.ref(atColumn)}, ${sql.ref(idColumn)}) < (${instant}, ${id})`;
 }
 
 /** A page from `limit + 1` fetched rows: the first `limit`, and a cursor when there was one more. */

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Role, User } from '../schema/database.ts';
 import type { Db } from './db/connection.ts';
 import { ConflictError, NotFoundError } from './errors.ts';
-import { decodeCursor, InvalidCursorError, olderThanCursor, type Page, pageOf } from './pagination.ts';
+import { cursorTimestamp, decodeCursor, InvalidCursorError, olderThanCursor, type Page, pageOf } from './pagination.ts';
 
 /** A user as the API shows it: never the password hash. */
 export type PublicUser = {
@@ -72,6 +72,7 @@ export async function listUsers(db: Db, options: { limit: number; cursor?: strin
   let query = db
     .selectFrom('users')
     .selectAll()
+    .select(cursorTimestamp('created_at').as('cursor_at'))
     .orderBy('created_at', 'desc')
     .orderBy('id', 'desc')
     .limit(options.limit + 1);
@@ -80,7 +81,7 @@ export async function listUsers(db: Db, options: { limit: number; cursor?: strin
     if (!UUID.test(id)) throw new InvalidCursorError('cursor is not one this API issued');
     query = query.where(olderThanCursor('created_at', 'id', at, id));
   }
-  return pageOf(await query.execute(), options.limit, toPublicUser, (u) => [u.created_at.toISOString(), u.id]);
+  return pageOf(await query.execute(), options.limit, toPublicUser, (u) => [u.cursor_at, u.id]);
 }
 
 export async function updateUser(

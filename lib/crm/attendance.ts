@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Punch, PunchDirection } from '../../schema/database.ts';
 import type { Db } from '../db/connection.ts';
-import { decodeCursor, olderThanCursor, type Page, pageOf } from '../pagination.ts';
+import { cursorTimestamp, decodeCursor, olderThanCursor, type Page, pageOf } from '../pagination.ts';
 import type { DevicePunch } from './attendance-source.ts';
 import type { RejectedRow } from './sync-report.ts';
 import { dayRange, parseTimestamp } from './time-zone.ts';
@@ -118,6 +118,7 @@ export async function listPunches(db: Db, filters: PunchFilters): Promise<Page<P
   let query = db
     .selectFrom('attendance')
     .selectAll()
+    .select(cursorTimestamp('punched_at').as('cursor_at'))
     .orderBy('punched_at', 'desc')
     .orderBy('id', 'desc')
     .limit(filters.limit + 1);
@@ -128,7 +129,7 @@ export async function listPunches(db: Db, filters: PunchFilters): Promise<Page<P
     const [at, id] = decodeCursor(filters.cursor, ['timestamp', 'integer'] as const);
     query = query.where(olderThanCursor('punched_at', 'id', at, id));
   }
-  return pageOf(await query.execute(), filters.limit, toPublicPunch, (p) => [p.punched_at.toISOString(), p.id]);
+  return pageOf(await query.execute(), filters.limit, toPublicPunch, (p) => [p.cursor_at, p.id]);
 }
 
 export type DailyAttendance = {

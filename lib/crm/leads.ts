@@ -2,7 +2,14 @@ import { sql } from 'kysely';
 import type { Lead, Role } from '../../schema/database.ts';
 import type { Db } from '../db/connection.ts';
 import { NotFoundError } from '../errors.ts';
-import { decodeCursor, InvalidCursorError, olderThanCursor, type Page, pageOf } from '../pagination.ts';
+import {
+  cursorTimestamp,
+  decodeCursor,
+  InvalidCursorError,
+  olderThanCursor,
+  type Page,
+  pageOf,
+} from '../pagination.ts';
 import type { LeadRecord } from './lead-rows.ts';
 
 /** Who is asking: agents see and change only the leads assigned to them. */
@@ -68,6 +75,7 @@ export async function listLeads(db: Db, viewer: LeadViewer, filters: LeadFilters
   let query = db
     .selectFrom('leads')
     .selectAll()
+    .select(cursorTimestamp('updated_at').as('cursor_at'))
     .orderBy('updated_at', 'desc')
     .orderBy('id', 'desc')
     .limit(filters.limit + 1);
@@ -86,7 +94,7 @@ export async function listLeads(db: Db, viewer: LeadViewer, filters: LeadFilters
     if (!UUID.test(id)) throw new InvalidCursorError('cursor is not one this API issued');
     query = query.where(olderThanCursor('updated_at', 'id', at, id));
   }
-  return pageOf(await query.execute(), filters.limit, toPublicLead, (l) => [l.updated_at.toISOString(), l.id]);
+  return pageOf(await query.execute(), filters.limit, toPublicLead, (l) => [l.cursor_at, l.id]);
 }
 
 /** The lead, if this viewer may see it (another agent's lead is "not found", not "forbidden"). */
@@ -100,8 +108,8 @@ export async function findLeadFor(db: Db, viewer: LeadViewer, id: string): Promi
 export type LeadPatch = { status?: string; assignedTo?: string | null; notes?: string | null };
 
 /**
- * Changes status, assignee or notes. The edit time is kept, so a later sync of an older source
- * version does not undo it. Timestamps are whole milliseconds, like every keyset cursor.
+ * Changes status, assignee or notes. The edit time (whole milliseconds, as JSON carries them) is
+ * kept, so a later sync of an older source version does not undo it.
  */
 export async function updateLeadFor(db: Db, viewer: LeadViewer, id: string, patch: LeadPatch): Promise<Lead> {
   const lead = await findLeadFor(db, viewer, id);

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { CronJobLog, JobStatus, JobTrigger } from '../../schema/database.ts';
 import type { Db } from '../db/connection.ts';
-import { decodeCursor, olderThanCursor, type Page, pageOf } from '../pagination.ts';
+import { cursorTimestamp, decodeCursor, olderThanCursor, type Page, pageOf } from '../pagination.ts';
 import type { JobRun } from './types.ts';
 
 export function toJobRun(row: CronJobLog): JobRun {
@@ -183,6 +183,7 @@ export async function listCronLogs(db: Db, filter: CronLogFilter): Promise<Page<
   let query = db
     .selectFrom('cron_job_logs')
     .selectAll()
+    .select(cursorTimestamp('started_at').as('cursor_at'))
     .orderBy('started_at', 'desc')
     .orderBy('id', 'desc')
     .limit(filter.limit + 1);
@@ -194,7 +195,7 @@ export async function listCronLogs(db: Db, filter: CronLogFilter): Promise<Page<
     const [at, id] = decodeCursor(filter.cursor, ['timestamp', 'integer'] as const);
     query = query.where(olderThanCursor('started_at', 'id', at, id));
   }
-  return pageOf(await query.execute(), filter.limit, toJobRun, (r) => [r.started_at.toISOString(), r.id]);
+  return pageOf(await query.execute(), filter.limit, toJobRun, (r) => [r.cursor_at, r.id]);
 }
 
 /** The newest run and the newest success of each job. */

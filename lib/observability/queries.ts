@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { RequestLog } from '../../schema/database.ts';
 import type { Db } from '../db/connection.ts';
-import { decodeCursor, olderThanCursor, type Page, pageOf } from '../pagination.ts';
+import { cursorTimestamp, decodeCursor, olderThanCursor, type Page, pageOf } from '../pagination.ts';
 import { ERROR_SAMPLES, LATENCY_BUCKETS_MS, type RequestLogEntry, UNMATCHED_ROUTE } from './request-log-writer.ts';
 import { errorSampleSql } from './rollups.ts';
 
@@ -41,6 +41,7 @@ export async function listRequestLogs(db: Db, f: LogFilter): Promise<Page<Reques
   let q = db
     .selectFrom('request_logs')
     .selectAll()
+    .select(cursorTimestamp('created_at').as('cursor_at'))
     .orderBy('created_at', 'desc')
     .orderBy('id', 'desc')
     .limit(f.limit + 1);
@@ -58,7 +59,7 @@ export async function listRequestLogs(db: Db, f: LogFilter): Promise<Page<Reques
     const [at, id] = decodeCursor(f.cursor, ['timestamp', 'integer'] as const);
     q = q.where(olderThanCursor('created_at', 'id', at, id));
   }
-  return pageOf(await q.execute(), f.limit, toView, (r) => [r.created_at.toISOString(), r.id]);
+  return pageOf(await q.execute(), f.limit, toView, (r) => [r.cursor_at, r.id]);
 }
 
 export type ErrorGroup = {

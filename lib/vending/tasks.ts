@@ -3,7 +3,7 @@ import type { InventoryReservation, Role, TaskStatus, TaskType } from '../../sch
 import { can } from '../auth/permissions.ts';
 import type { Db } from '../db/connection.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
-import { decodeCursor, InvalidCursorError, type Page, pageOf } from '../pagination.ts';
+import { cursorTimestamp, decodeCursor, InvalidCursorError, type Page, pageOf } from '../pagination.ts';
 import { isoTimestamp, isoTimestampOrNull, isUuid } from './sql.ts';
 
 /** Who is acting: managers see every task, operators only those assigned to them. */
@@ -124,6 +124,7 @@ export type TaskFilter = {
 /** Soonest due first, keyset on (due_at, id). Operators get their own tasks only. */
 export async function listTasks(db: Db, actor: Actor, filter: TaskFilter): Promise<Page<TaskView>> {
   let query = selectTasks(db)
+    .select(cursorTimestamp('t.due_at').as('cursor_at'))
     .orderBy('t.due_at')
     .orderBy('t.id')
     .limit(filter.limit + 1);
@@ -137,9 +138,11 @@ export async function listTasks(db: Db, actor: Actor, filter: TaskFilter): Promi
   if (filter.cursor) {
     const [dueAt, id] = decodeCursor(filter.cursor, ['timestamp', 'string'] as const);
     if (!isUuid(id)) throw new InvalidCursorError('cursor is not one this API issued');
-    query = query.where((eb) => eb(eb.refTuple('t.due_at', 't.id'), '>', eb.tuple(dueAt, id)));
+    query = query.where((eb) =>
+      eb(eb.refTuple('t.due_at', 't.id'), '>', eb.tuple(sql<Date>`${dueAt}::timestamptz`, id)),
+    );
   }
-  return pageOf(await query.execute(), filter.limit, toTaskView, (row) => [row.due_at, row.id]);
+  return pageOf(await query.execute(), filter.limit, toTaskView, (row) => [row.cursor_at, row.id]);
 }
 
 /** The task if the actor may see it (an operator's own only); undefined otherwise. */
