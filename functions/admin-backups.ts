@@ -60,7 +60,7 @@ export const adminBackups = createFunction()
     const s = c.var.services;
     const { id, done } = await startBackup(
       { db: s.db, storage: storageOf(s), settings: s.config.backup, logger: s.logger, commit: s.config.deployCommit },
-      { trigger: 'api', holder: `${s.instanceId}:api` },
+      { trigger: 'api', holder: `${s.instanceId}:api`, leaseMs: s.config.jobs.leaseMs },
     );
     // The outcome is recorded in the backups index (and logged); the caller polls the list.
     s.defer(done.catch(() => undefined));

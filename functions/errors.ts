@@ -12,6 +12,7 @@ import {
   DependencyUnavailableError,
   isDatabaseUnavailable,
   NotFoundError,
+  StorageUnavailableError,
   UnsupportedMediaTypeError,
 } from '../lib/errors.ts';
 import { InvalidCursorError } from '../lib/pagination.ts';
@@ -32,6 +33,7 @@ export const ERROR_CODES = [
   'RATE_LIMITED',
   'INTERNAL',
   'SERVICE_UNAVAILABLE',
+  'STORAGE_UNAVAILABLE',
   'CONFIG_INVALID',
   'JOB_FAILED',
   'HEADERS_TOO_LARGE',
@@ -137,6 +139,9 @@ export function toApiError(error: unknown): ApiError {
   if (error instanceof BackupRefusedError) return new ApiError(409, 'CONFLICT', error.message);
   if (error instanceof ConflictError) return new ApiError(409, 'CONFLICT', error.message);
   if (error instanceof UnsupportedMediaTypeError) return new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', error.message);
+  if (error instanceof StorageUnavailableError) {
+    return new ApiError(503, 'STORAGE_UNAVAILABLE', 'object storage is unavailable');
+  }
   if (error instanceof DependencyUnavailableError) {
     return new ApiError(503, 'SERVICE_UNAVAILABLE', `${error.dependency} is unavailable`);
   }

@@ -93,8 +93,9 @@ const provider: ServicesProvider = {
     const logger = createLogger(config.logLevel, { runtime: 'workerd' });
     const url = (env as WorkerEnv).HYPERDRIVE?.connectionString ?? (config.databaseUrl as string);
     // Pools connect lazily: a request that never touches the database opens no connection.
+    // Two: a job's lease heartbeat must get a connection while a backup's snapshot holds one.
     const pool = createPool(url, {
-      max: 1,
+      max: 2,
       ssl: config.databaseSsl,
       connectTimeoutMs: config.databaseConnectTimeoutMs,
       onError: (error) => logger.warn('database connection lost', { error: error.message }),

@@ -164,6 +164,14 @@ const envSchema = z.object({
   ),
   ENABLE_SCHEDULED_TASKS: z.preprocess(emptyToUndefined, z.string().optional()),
   CRON_LOG_RETENTION_DAYS: positiveInt(30),
+  JOB_LEASE_SECONDS: z.preprocess(
+    emptyToUndefined,
+    z.coerce
+      .number({ error: 'expected a number' })
+      .int('expected a whole number')
+      .min(3, 'must be at least 3 seconds')
+      .default(120),
+  ),
   REQUEST_LOG_RETENTION_DAYS: positiveInt(7),
   REQUEST_LOG_EXCLUDE: z.preprocess(
     (v) => (v === undefined ? '/api/health' : v),
@@ -441,6 +449,8 @@ export type Config = {
     /** Run the in-process scheduler (Node). */
     scheduler: boolean;
     cronLogRetentionDays: number;
+    /** A running job's lease, renewed by its holder's heartbeat; a dead holder's lapses after this. */
+    leaseMs: number;
   };
   requestLogs: {
     /** Path prefixes not logged (REQUEST_LOG_EXCLUDE; default /api/health; empty logs everything). */
@@ -629,6 +639,7 @@ export function parseConfig(env: RawEnv): Config {
       cronSecret: e.CRON_SECRET,
       scheduler: scheduler.data ?? false,
       cronLogRetentionDays: e.CRON_LOG_RETENTION_DAYS,
+      leaseMs: e.JOB_LEASE_SECONDS * 1000,
     },
     requestLogs: {
       exclude: e.REQUEST_LOG_EXCLUDE,

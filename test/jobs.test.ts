@@ -130,6 +130,68 @@ describe.each(databaseKinds())('job runner on %s', (kind) => {
     expect((await runJob(deps, job({ name: 'stale_job' }), { kind: 'manual' })).outcome).toBe('success');
   });
 
+  it('keeps a short lease renewed while a run outlasts it, and releases it at the end', async () => {
+    // A 3 s lease (renewed every second) on a run that takes longer than two leases.
+    const shortLease = { ...deps, config: parseConfig({ ...TEST_ENV, JOB_LEASE_SECONDS: '3' }) };
+    const expiries: number[] = [];
+    const long = job({
+      name: 'long_job',
+      timeoutMs: 60_000,
+      handler: async () => {
+        await waitFor(
+          async () => {
+            const lock = await lockOf('long_job');
+            if (lock) expiries.push(lock.locked_until.getTime());
+            return new Set(expiries).size >= 4;
+          },
+          30_000,
+          'four renewals of the lease',
+        );
+        // Nobody else gets the job while it runs: the lease never lapsed.
+        const other = await runJob({ ...shortLease, holder: 'other-holder' }, job({ name: 'long_job' }), {
+          kind: 'manual',
+        });
+        return { recordsProcessed: 0, message: other.outcome };
+      },
+    });
+    const result = await runJob(shortLease, long, { kind: 'manual' });
+    expect(result.outcome).toBe('success');
+    expect(result.run?.message).toBe('skipped');
+    expect(Math.max(...expiries) - Math.min(...expiries)).toBeGreaterThan(3_000);
+    expect(await lockOf('long_job')).toBeUndefined();
+  });
+
+  it('a run whose lease lapsed and was taken over stops, logs it, and is recorded as error', async () => {
+    const logged: string[] = [];
+    const shortLease = {
+      ...deps,
+      config: parseConfig({ ...TEST_ENV, JOB_LEASE_SECONDS: '3' }),
+      logger: createLogger('warn', {}, (_level, line) => logged.push(line)),
+    };
+    let aborted = false;
+    const stolen = job({
+      name: 'stolen_job',
+      timeoutMs: 60_000,
+      handler: async ({ signal }) => {
+        // As if renewals failed past the lease and another holder took the job over.
+        await database.db
+          .updateTable('job_locks')
+          .set({ holder: 'usurper', locked_until: sql`now() + interval '1 minute'` })
+          .where('job_name', '=', 'stolen_job')
+          .execute();
+        await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+        aborted = true;
+        return { recordsProcessed: 0, message: 'should not be recorded' };
+      },
+    });
+    const result = await runJob(shortLease, stolen, { kind: 'manual' });
+    expect(aborted).toBe(true);
+    expect(result.outcome).toBe('error');
+    expect(result.run?.error).toMatch(/lost the stolen_job lease/);
+    expect(logged.some((line) => line.includes('job lease lost'))).toBe(true);
+    expect((await lockOf('stolen_job'))?.holder).toBe('usurper'); // the new holder's lease is left alone
+  });
+
   it('runs a scheduled slot once: the same scheduled time delivered again does nothing', async () => {
     let runs = 0;
     const counted = job({

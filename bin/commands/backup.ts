@@ -59,7 +59,7 @@ export function backupCommand(): Command {
               commit: config.deployCommit,
               onProgress: progress.onProgress,
             },
-            { trigger: 'cli', holder: holder() },
+            { trigger: 'cli', holder: holder(), leaseMs: config.jobs.leaseMs },
           );
           const { manifest } = await done;
           progress.stop();

@@ -11,7 +11,7 @@ import { CHUNK_BYTES, encrypt, keyFingerprint } from './encryption.ts';
 import { backupKeys, FORMAT, type Manifest, type ManifestObject, type ManifestTable, newBackupId } from './manifest.ts';
 import { OBJECT_REFERENCES, type ObjectReference } from './object-refs.ts';
 import type { BackupProgress } from './progress.ts';
-import { finishBackup, insertRunningBackup } from './repository.ts';
+import { closeRunningBackups, finishBackup, insertRunningBackup } from './repository.ts';
 import { COPY_LINES, openSession, type Session } from './session.ts';
 import { abortOpenUploads, copyObject, headObject, putJson, uploadObject } from './store.ts';
 
@@ -55,6 +55,16 @@ export async function beginBackup(
   deps: BackupDeps,
   run: { trigger: BackupTrigger; holder: string },
 ): Promise<{ id: string; done: Promise<BackupSummary> }> {
+  // The caller holds the backup lease: a backup still `running` was cut off with its process.
+  for (const interrupted of await closeRunningBackups(deps.db)) {
+    deps.logger.warn('a backup was interrupted (its process stopped); recorded as failed', { id: interrupted });
+    await abortOpenUploads(deps.storage, backupKeys(deps.settings.prefix, interrupted).root).catch((error: Error) =>
+      deps.logger.warn("could not abort the interrupted backup's upload; prune will", {
+        id: interrupted,
+        error: error.message,
+      }),
+    );
+  }
   const id = newBackupId();
   await insertRunningBackup(deps.db, {
     id,

@@ -2,29 +2,35 @@ import { sql } from 'kysely';
 import type { BackupRow, BackupTrigger } from '../../schema/database.ts';
 import type { Db } from '../db/connection.ts';
 import { ConflictError } from '../errors.ts';
-import { leaseJob, releaseJob } from '../jobs/repository.ts';
+import { type HeldLease, holdLease } from '../jobs/lease.ts';
+import type { Logger } from '../logger.ts';
 
 /**
  * The one lease every backup takes, whoever starts it (the db_backup job, the CLI, the admin
  * API): the job runner's lease row for db_backup, so two backups never run at once anywhere.
  */
 export const BACKUP_LEASE = 'db_backup';
-/** How long a backup may hold the lease before another may take it over (a crashed holder). */
-export const BACKUP_LEASE_MS = 6 * 3600_000;
 
 export class BackupRunningError extends ConflictError {
   override name = 'BackupRunningError';
 }
 
-/** Takes the backup lease or throws BackupRunningError naming who holds it. */
-export async function acquireBackupLease(db: Db, holder: string): Promise<() => Promise<void>> {
-  const lease = await leaseJob(db, BACKUP_LEASE, holder, BACKUP_LEASE_MS);
-  if (!lease.acquired) {
+/**
+ * Takes the backup lease (renewed by a heartbeat until released, see holdLease) or throws
+ * BackupRunningError naming who holds it.
+ */
+export async function acquireBackupLease(
+  db: Db,
+  holder: string,
+  options: { leaseMs: number; logger: Logger },
+): Promise<HeldLease> {
+  const taken = await holdLease(db, BACKUP_LEASE, holder, options);
+  if (!taken.acquired) {
     throw new BackupRunningError(
-      `a backup is already running (${lease.holder}, lease until ${lease.lockedUntil.toISOString()})`,
+      `a backup is already running (${taken.holder}, lease until ${taken.lockedUntil.toISOString()})`,
     );
   }
-  return () => releaseJob(db, BACKUP_LEASE, holder);
+  return taken.lease;
 }
 
 export async function insertRunningBackup(
@@ -96,6 +102,20 @@ export async function closeAbandonedBackups(db: Db): Promise<number> {
     )
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
+}
+
+/**
+ * For the backup lease's holder: a row still `running` belongs to a process that died (only the
+ * holder makes a backup), so it becomes failed. Returns the ids closed.
+ */
+export async function closeRunningBackups(db: Db): Promise<string[]> {
+  const rows = await db
+    .updateTable('backups')
+    .set({ status: 'failed', error: 'interrupted: the process making it stopped', finished_at: sql`now()` })
+    .where('status', '=', 'running')
+    .returning('id')
+    .execute();
+  return rows.map((r) => r.id);
 }
 
 /** Ids of backups this database recorded as failed (prune aborts their leftover uploads). */

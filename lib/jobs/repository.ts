@@ -51,6 +51,18 @@ export async function leaseJob(
   return { acquired: false, holder: current?.holder ?? 'unknown', lockedUntil: current?.locked_until ?? new Date() };
 }
 
+/** Extends the lease if `holder` still holds it (even lapsed, while nobody took it over); false if not. */
+export async function renewLease(db: Db, jobName: string, holder: string, leaseMs: number): Promise<boolean> {
+  const renewed = await db
+    .updateTable('job_locks')
+    .set({ locked_until: sql`now() + make_interval(secs => ${leaseMs / 1000})` })
+    .where('job_name', '=', jobName)
+    .where('holder', '=', holder)
+    .returning('holder')
+    .executeTakeFirst();
+  return renewed !== undefined;
+}
+
 export async function releaseJob(db: Db, jobName: string, holder: string): Promise<void> {
   await db.deleteFrom('job_locks').where('job_name', '=', jobName).where('holder', '=', holder).execute();
 }

@@ -4,12 +4,11 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/connection.ts';
 import type { Logger } from '../logger.ts';
 import type { Storage } from '../storage.ts';
+import { holdLease } from './lease.ts';
 import {
   closeRunsOfOtherHolders,
   finishRun,
   insertRun,
-  leaseJob,
-  releaseJob,
   skipClaimedRun,
   startClaimedRun,
   toJobRun,
@@ -35,13 +34,12 @@ export type RunnerDeps = {
  */
 export type RunOutcome = { outcome: 'success' | 'error' | 'skipped' | 'duplicate'; run: JobRun | null };
 
-/** Margin on top of the timeout before a crashed holder's lease may be taken over. */
-const LEASE_MARGIN_MS = 30_000;
-
 /**
  * The one path every trigger takes: lease, `running` row, handler under a timeout, outcome,
  * release. A held lease is recorded as skipped; a second delivery of a scheduled slot is a
- * no-op, so a retried scheduled event never runs a job twice.
+ * no-op, so a retried scheduled event never runs a job twice. The lease is short
+ * (JOB_LEASE_SECONDS) and renewed by a heartbeat while the handler runs, so a crashed holder
+ * blocks its job for that long, not for the job's timeout.
  */
 export async function runJob(deps: RunnerDeps, job: JobDefinition, trigger: TriggerSpec): Promise<RunOutcome> {
   const { db, logger } = deps;
@@ -55,7 +53,7 @@ export async function runJob(deps: RunnerDeps, job: JobDefinition, trigger: Trig
     claim = await insertRun(db, { ...row, status: 'skipped', message: 'claimed; waiting for the lease' });
     if (!claim) return { outcome: 'duplicate', run: null };
   }
-  const lease = await leaseJob(db, job.name, deps.holder, job.timeoutMs + LEASE_MARGIN_MS);
+  const lease = await holdLease(db, job.name, deps.holder, { leaseMs: deps.config.jobs.leaseMs, logger });
   if (!lease.acquired) {
     const message = `another run holds the lease (${lease.holder}, until ${lease.lockedUntil.toISOString()})`;
     const skipped = claim
@@ -92,6 +90,7 @@ export async function runJob(deps: RunnerDeps, job: JobDefinition, trigger: Trig
         }),
         job.timeoutMs,
         controller,
+        lease.lease.lost,
       );
       outcome = { status: 'success', recordsProcessed: result.recordsProcessed, message: result.message, error: null };
     } catch (error) {
@@ -104,9 +103,11 @@ export async function runJob(deps: RunnerDeps, job: JobDefinition, trigger: Trig
     });
     return { outcome: outcome.status, run: toJobRun(finished) };
   } finally {
-    await releaseJob(db, job.name, deps.holder).catch((error: Error) =>
-      logger.error('could not release job lease; it expires by itself', { job: job.name, error: error.message }),
-    );
+    await lease.lease
+      .release()
+      .catch((error: Error) =>
+        logger.error('could not release job lease; it expires by itself', { job: job.name, error: error.message }),
+      );
   }
 }
 
@@ -114,16 +115,24 @@ class JobTimeoutError extends Error {
   override name = 'JobTimeoutError';
 }
 
-function withTimeout<T>(work: Promise<T>, ms: number, controller: AbortController): Promise<T> {
+/** The work, stopped (its signal aborted, the race lost) at the timeout or when the lease is lost. */
+function withTimeout<T>(work: Promise<T>, ms: number, controller: AbortController, leaseLost: AbortSignal): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new JobTimeoutError(`timed out after ${ms} ms`);
+  let onLost: (() => void) | undefined;
+  const stopped = new Promise<never>((_, reject) => {
+    const stop = (error: Error) => {
       controller.abort(error);
       reject(error);
-    }, ms);
+    };
+    timer = setTimeout(() => stop(new JobTimeoutError(`timed out after ${ms} ms`)), ms);
+    onLost = () => stop(leaseLost.reason as Error);
+    if (leaseLost.aborted) onLost();
+    else leaseLost.addEventListener('abort', onLost, { once: true });
   });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([work, stopped]).finally(() => {
+    clearTimeout(timer);
+    if (onLost) leaseLost.removeEventListener('abort', onLost);
+  });
 }
 
 function describe(error: unknown): string {
