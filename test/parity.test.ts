@@ -32,6 +32,7 @@ type Runtime = {
   close(): Promise<void>;
 };
 
+const APP_ORIGIN = 'https://app.example.com';
 const CRON_SECRET = 'parity-cron-secret-0123456789abc';
 const METRICS_TOKEN = 'parity-metrics-token-0123456789a';
 const WEBHOOK_SECRET = 'parity-webhook-secret-0123456789';
@@ -45,12 +46,30 @@ const PNG = Buffer.from(
   'hex',
 );
 
-async function startRuntime(name: RuntimeName, env: Record<string, string>): Promise<Runtime> {
+/** The jobs whose schedules include SLOT and that this suite configures (leads_sync has no source here). */
+const SLOT_JOBS = ['attendance_sync', 'expired_reservations', 'log_cleanup', 'overdue_tasks'];
+
+async function startRuntime(name: RuntimeName, env: Record<string, string>, database: TestDatabase): Promise<Runtime> {
   if (name === 'node') {
     // The in-process scheduler on a test clock: simulated time reaches SLOT a few seconds after
     // start, so the scheduler fires that slot itself, as on a VPS (ENABLE_SCHEDULED_TASKS).
     const clock = `${new Date(SLOT.getTime() - 3_000).toISOString()}@${new Date().toISOString()}*1`;
     const server = await startTestServer({ ...env, ENABLE_SCHEDULED_TASKS: 'true', SCHEDULER_CLOCK: clock });
+    // Let the scheduler fire and finish that slot before the suite starts, so its runs hold no
+    // job's lease while a test triggers the same job over HTTP.
+    await waitFor(
+      async () => {
+        const runs = await database.db
+          .selectFrom('cron_job_logs')
+          .select(['job_name', 'status'])
+          .where('scheduled_for', '=', SLOT)
+          .execute();
+        const done = runs.filter((r) => r.status !== 'running').map((r) => r.job_name);
+        return SLOT_JOBS.every((job) => done.includes(job)) && runs.every((r) => r.status !== 'running');
+      },
+      30_000,
+      `the scheduler to run the ${SLOT.toISOString()} slot (${SLOT_JOBS.join(', ')})`,
+    );
     return {
       name,
       url: server.url,
@@ -64,10 +83,12 @@ async function startRuntime(name: RuntimeName, env: Record<string, string>): Pro
     name,
     url: worker.url,
     fetch: worker.fetch,
-    // Cloudflare's Cron Trigger for log_cleanup's schedule (wrangler.toml [triggers] crons).
+    // Cloudflare delivers one event per cron of wrangler.toml's [triggers] that matches the instant.
     fireSlot: async (slot) => {
-      const res = await worker.scheduled('0 3 * * *', slot);
-      if (!res.ok) throw new Error(`scheduled event answered ${res.status}: ${worker.logs().join('\n')}`);
+      for (const cron of ['0 3 * * *', '*/5 * * * *', '*/15 * * * *']) {
+        const res = await worker.scheduled(cron, slot);
+        if (!res.ok) throw new Error(`scheduled ${cron} answered ${res.status}: ${worker.logs().join('\n')}`);
+      }
     },
     close: () => worker.dispose(),
   };
@@ -151,19 +172,25 @@ describe.each(runtimes)(`the core route suite on %s (Postgres ${kind})`, (runtim
       { id: 'P1', employee_code: 'E1', employee_name: 'Asha', punch_time: '2026-11-20 09:00:00', direction: 'in' },
       { id: 'P2', employee_code: 'E1', employee_name: 'Asha', punch_time: '2026-11-20 17:30:00', direction: 'out' },
     );
-    rt = await startRuntime(runtimeName, {
-      DATABASE_URL: database.url,
-      ...s3.env,
-      CRON_SECRET,
-      METRICS_TOKEN,
-      TELEGRAM_BOT_TOKEN: telegram.token,
-      TELEGRAM_API_BASE: telegram.apiBase,
-      TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      ATTENDANCE_API_URL: device.url,
-      ATTENDANCE_API_KEY: device.apiKey,
-      ATTENDANCE_TIMEZONE: 'Asia/Kolkata',
-      BACKUP_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
-    });
+    rt = await startRuntime(
+      runtimeName,
+      {
+        DATABASE_URL: database.url,
+        ...s3.env,
+        CRON_SECRET,
+        METRICS_TOKEN,
+        TELEGRAM_BOT_TOKEN: telegram.token,
+        TELEGRAM_API_BASE: telegram.apiBase,
+        TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
+        ATTENDANCE_API_URL: device.url,
+        ATTENDANCE_API_KEY: device.apiKey,
+        ATTENDANCE_TIMEZONE: 'Asia/Kolkata',
+        BACKUP_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+        CORS_ORIGIN: APP_ORIGIN,
+        BODY_LIMIT: '1mb',
+      },
+      database,
+    );
     users = {
       admin: await seedUser(database.db, 'admin', { name: 'Ada Admin' }),
       manager: await seedUser(database.db, 'manager'),
@@ -216,6 +243,40 @@ describe.each(runtimes)(`the core route suite on %s (Postgres ${kind})`, (runtim
     for (const [name, answer] of Object.entries(answers)) expect(envelopeProblems(answer), name).toEqual([]);
     expect(JSON.parse(answers.wrongMethod.text).error.code).toBe('METHOD_NOT_ALLOWED');
     expect(JSON.parse(answers.forbidden.text).error.code).toBe('FORBIDDEN');
+  });
+
+  it('middleware: CORS for the configured origin only, 413 over BODY_LIMIT, login throttling in Postgres', async () => {
+    const preflight = await send('/api/auth/login', {
+      method: 'OPTIONS',
+      headers: {
+        origin: APP_ORIGIN,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type',
+      },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN);
+    expect(preflight.headers.get('access-control-allow-credentials')).toBe('true');
+    const evil = await send('/api/health', { headers: { origin: 'https://evil.example.com' } });
+    expect(evil.headers.get('access-control-allow-origin')).toBeNull();
+
+    const tooLarge = await readAnswer(
+      send('/api/auth/login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'big@example.test', password: 'x'.repeat(1_200_000) }),
+      }),
+    );
+    expect(tooLarge.status).toBe(413);
+    expect(envelopeProblems(tooLarge)).toEqual([]);
+
+    // Failures are rows in Postgres, so the limit holds across replicas and Worker isolates.
+    const user = await seedUser(database.db, 'agent');
+    for (let i = 0; i < 5; i++) expect((await login(user.email, `wrong-password-${i}`)).status).toBe(401);
+    const throttled = await login(user.email, user.password);
+    expect(throttled.status).toBe(429);
+    expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(throttled.body.error.code).toBe('RATE_LIMITED');
   });
 
   it('auth: login, me, rename, refresh rotation and reuse, change password, logout', async () => {
@@ -530,7 +591,7 @@ describe.each(runtimes)(`the core route suite on %s (Postgres ${kind})`, (runtim
       15_000,
       'the bot to answer /start',
     );
-    expect(reply).toBeTruthy();
+    expect(reply).toMatch(/^Linked\. Hello, Oleg Operator!/);
     const link = await database.db
       .selectFrom('telegram_links')
       .selectAll()
@@ -553,23 +614,25 @@ describe.each(runtimes)(`the core route suite on %s (Postgres ${kind})`, (runtim
     });
   });
 
-  it(`the schedule: ${runtimeName === 'node' ? 'the in-process scheduler' : 'a Cron Trigger'} runs the slot's job once`, async () => {
+  it(`the schedule: ${runtimeName === 'node' ? 'the in-process scheduler' : 'Cron Triggers'} run each job of a slot once`, async () => {
     await rt.fireSlot(SLOT);
-    await rt.fireSlot(SLOT); // a retried delivery (Workers) changes nothing; Node fires each slot once anyway
+    await rt.fireSlot(SLOT); // a retried delivery (Workers) runs nothing again; Node fires each slot once anyway
     const rows = await waitFor(
       async () => {
         const found = await database.db
           .selectFrom('cron_job_logs')
           .select(['job_name', 'status', 'trigger', 'runtime'])
           .where('scheduled_for', '=', SLOT)
-          .where('job_name', '=', 'log_cleanup')
+          .orderBy('job_name')
           .execute();
-        return found.length > 0 && found.every((r) => r.status !== 'running') ? found : undefined;
+        return found.length >= SLOT_JOBS.length && found.every((r) => r.status !== 'running') ? found : undefined;
       },
       30_000,
-      'the scheduled log_cleanup run',
+      'the scheduled runs of the slot',
     );
-    expect(rows).toEqual([{ job_name: 'log_cleanup', status: 'success', trigger: 'schedule', runtime: runtimeName }]);
+    expect(rows).toEqual(
+      SLOT_JOBS.map((job) => ({ job_name: job, status: 'success', trigger: 'schedule', runtime: runtimeName })),
+    );
   });
 
   it('admin jobs: the registry with schedules, the recorded runs, a manual run', async () => {
