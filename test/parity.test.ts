@@ -686,14 +686,23 @@ describe.each(runtimes)(`the core route suite on %s (Postgres ${kind})`, (runtim
     expect(deploy.body).toMatchObject({ runtime: runtimeName, version: expect.any(String) });
     const metrics = await call(tokens.admin, 'GET', '/api/admin/system/metrics');
     expect(metrics.status, metrics.text).toBe(200);
+    const hostFigures = ['cpu', 'memory', 'disk', 'process', 'eventLoop'];
     if (runtimeName === 'node') {
+      for (const key of hostFigures) expect(metrics.body[key], key).not.toMatchObject({ available: false });
       expect(metrics.body.cpu).toMatchObject({ available: true });
-      expect(metrics.body.memory).toMatchObject({ available: true });
-      expect(health.body.scheduler).toMatchObject({ enabled: true });
+      expect(db.body.pool).toMatchObject({ max: expect.any(Number) });
+      expect(health.body.scheduler).toMatchObject({
+        enabled: true,
+        nextRuns: expect.objectContaining({ log_cleanup: expect.any(String) }),
+      });
     } else {
-      // A Worker runs on Cloudflare's machines: no host CPU, RAM or disk to report (documented).
-      expect(metrics.body.cpu).toMatchObject({ available: false, reason: expect.any(String) });
-      expect(metrics.body.memory).toMatchObject({ available: false, reason: expect.any(String) });
+      // A Worker runs on Cloudflare's machines: no host figures, no pool (a connection per
+      // request), no in-process scheduler (Cron Triggers fire the jobs). All documented.
+      for (const key of hostFigures) {
+        expect(metrics.body[key], key).toEqual({ available: false, reason: expect.stringContaining('Cloudflare') });
+      }
+      expect(db.body.pool).toEqual({ available: false, reason: expect.any(String) });
+      expect(health.body.scheduler).toEqual({ enabled: false });
     }
   });
 
