@@ -8,6 +8,9 @@ import { hourSlots, seedLogUsers, seedRequestLogs } from './log-seed.ts';
 
 export type LoadDatasetSize = { leads: number; tasks: number; logRows: number };
 
+/** Days of request logs, up to now (one partition each). */
+const LOG_DAYS = 30;
+
 /** A role a virtual user logs in as, and how many accounts of it the dataset holds. */
 export const LOAD_ACCOUNTS = { agent: 200, manager: 50, operator: 100, admin: 20 } as const;
 export type LoadRole = keyof typeof LOAD_ACCOUNTS;
@@ -18,7 +21,6 @@ export const loadAccountEmail = (role: LoadRole, index: number) => `load-${role}
 const MARKER_KEY = 'bench.load';
 const MACHINES = 300;
 const LOCATIONS = 30;
-const LOG_DAYS = 30;
 const BATCH = 100_000;
 
 type Marker = LoadDatasetSize & { status: 'seeding' | 'done'; seconds: number };
@@ -51,7 +53,7 @@ const count = (n: number) => Math.round(n).toLocaleString('en-US');
 export async function seedLoadDataset(
   db: Db,
   size: LoadDatasetSize,
-  options: { passwordHash: string; connections?: number; say?: (line: string) => void },
+  options: { passwordHash: string; connections?: number; logDays?: number; say?: (line: string) => void },
 ): Promise<number> {
   const say = options.say ?? (() => {});
   const started = performance.now();
@@ -122,8 +124,9 @@ export async function seedLoadDataset(
 
   if (size.logRows > 0) {
     const to = new Date();
-    const from = new Date(Math.floor(to.getTime() / 3_600_000) * 3_600_000 - LOG_DAYS * 86_400_000);
-    say(`request logs: ${count(size.logRows)} rows over ${LOG_DAYS} days, a day partition at a time`);
+    const days = options.logDays ?? LOG_DAYS;
+    const from = new Date(Math.floor(to.getTime() / 3_600_000) * 3_600_000 - days * 86_400_000);
+    say(`request logs: ${count(size.logRows)} rows over ${days} days, a day partition at a time`);
     const { slots } = hourSlots(from, to, { total: size.logRows });
     const userIds = await seedLogUsers(db);
     const at = performance.now();

@@ -61,7 +61,10 @@ type Options = {
   durationMs: number;
   /** Upper bound of the uniform random pause between a user's actions (0: none). */
   thinkMs: number;
-  /** User i starts at i/users of this, as people arrive over a while rather than in one instant. */
+  /**
+   * User i arrives (and logs in) at i/users of this, as people do over a while rather than in one
+   * instant; durationMs starts when the last has arrived.
+   */
   rampMs?: number;
   /** No request waits longer; one that does counts as a timeout. */
   timeoutMs: number;
@@ -87,7 +90,7 @@ function weighted<T>(choices: [number, T][]): T {
 export async function runVirtualUsers(options: Options): Promise<LoadSample[]> {
   const samples: LoadSample[] = [];
   const started = performance.now();
-  const deadline = started + options.durationMs;
+  const deadline = started + (options.rampMs ?? 0) + options.durationMs;
   const ticker = options.onProgress
     ? setInterval(() => options.onProgress?.(samples, performance.now() - started), options.progressEveryMs ?? 10_000)
     : undefined;
@@ -212,14 +215,18 @@ async function virtualUser(
             ...(seen.agents.length ? [[1, { assigned_to: pick(seen.agents) as string }]] : []),
           ] as [number, Record<string, string>][])),
     ]);
+  const aLead = async () => {
+    if (seen.leads.length === 0) await listLeads({});
+    return pick(seen.leads);
+  };
   const leadDetail = async () => {
-    const id = pick(seen.leads);
-    if (!id) return listLeads({});
+    const id = await aLead();
+    if (!id) return;
     await call({ route: 'GET /api/leads/:id', path: `/api/leads/${id}`, schema: LeadSchema });
   };
   const patchLead = async () => {
-    const id = pick(seen.leads);
-    if (!id) return listLeads({});
+    const id = await aLead();
+    if (!id) return;
     const body = weighted<Record<string, string>>([
       [2, { status: pick(['contacted', 'qualified', 'won', 'lost']) as string }],
       [1, { notes: `Called at ${new Date().toISOString()}` }],
@@ -251,14 +258,16 @@ async function virtualUser(
         : []),
     ]);
   const taskDetail = async () => {
+    if (tasks.ids.length === 0) await listTasks({});
     const id = pick(tasks.ids);
-    if (!id) return listTasks({});
+    if (!id) return;
     await call({ route: 'GET /api/tasks/:id', path: `/api/tasks/${id}`, schema: TaskDetailSchema });
   };
   const completeTask = async () => {
     // Only its own open tasks, each once: this user is the only one acting on them.
+    if (tasks.open.length === 0) await listTasks({ status: 'open' });
     const id = tasks.open.pop();
-    if (!id) return listTasks({ status: 'open' });
+    if (!id) return;
     tasks.ids = tasks.ids.filter((t) => t !== id);
     await call({
       route: 'POST /api/tasks/:id/complete',
@@ -302,12 +311,14 @@ async function virtualUser(
 
   await sleep(((options.rampMs ?? 0) * index) / options.accounts.length);
   await login();
+  // A first pass through every action of the role (as a user opening each page once), then at random.
+  const tour = actions[account.role].map(([, action]) => action);
   while (performance.now() < deadline) {
     if (options.thinkMs > 0) await sleep(Math.random() * options.thinkMs);
     if (performance.now() >= deadline) break;
     if (!session) await login();
     else if (session.expiresAt - Date.now() < 60_000) await refresh();
-    else await weighted(actions[account.role])();
+    else await (tour.shift() ?? weighted(actions[account.role]))();
   }
 }
 
