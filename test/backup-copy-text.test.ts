@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportQuery } from '../lib/backup/catalog.ts';
-import { type CopyColumn, jsonLineConverter, jsonStringToCopy } from '../lib/backup/copy-text.ts';
+import { type CopyColumn, jsonLineConverter, jsonLinesToCopy, jsonStringToCopy } from '../lib/backup/copy-text.ts';
 import { createBackup } from '../lib/backup/create.ts';
 import { restoreBackup } from '../lib/backup/restore.ts';
 import { openSession } from '../lib/backup/session.ts';
@@ -53,6 +53,58 @@ describe('JSON lines to COPY text', () => {
     expect(() => jsonLineConverter([scalar('a')])('{"a":1,"b":2}')).toThrow(/1 columns/);
     expect(() => jsonLineConverter([scalar('a')])('{"a":"unterminated}')).toThrow(/not a backup row/);
     expect(() => jsonLineConverter([scalar('a')])('{"a":1} ')).toThrow(/not a backup row/);
+  });
+
+  it('converts a stream of lines over bytes as it converts each line, whatever the chunk boundaries', async () => {
+    const columns = [scalar('id'), scalar('s'), array('a'), scalar('doc'), scalar('n')];
+    const lines = [
+      '{"id":1,"s":"plain ЁЖ 😀","a":["x","y z",null],"doc":"{\\"k\\": 1}","n":null}',
+      '{"id":2,"s":"tab\\t \\\\ \\"q\\" \\u0001","a":[["a\\\\b"],["c\\"d"]],"doc":null,"n":1.50}',
+      '{"id":3,"s":"","a":[],"doc":"\\\\N","n":true}',
+      '{"id":4,"s":null,"a":null,"doc":{"raw":[1,"é"]},"n":-0}',
+      '{"id":5,"s":"nul","a":[[1,null],[null,2]],"doc":"\\u00e9","n":"NaN"}',
+    ];
+    const one = jsonLineConverter(columns);
+    const expected = lines.map((l) => `${one(l)}\n`).join('');
+    const bytes = new TextEncoder().encode(`${lines.join('\n')}\n`);
+    for (const size of [1, 3, 7, 64, bytes.length]) {
+      const converted = jsonLinesToCopy(
+        columns,
+        (async function* () {
+          for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+        })(),
+      );
+      const parts: Uint8Array[] = [];
+      for await (const chunk of converted.bytes) parts.push(chunk.slice());
+      expect(Buffer.concat(parts).toString('utf8')).toBe(expected);
+      expect(converted.rows()).toBe(lines.length);
+    }
+    // The last line may come without its newline.
+    const unterminated = jsonLinesToCopy(
+      columns,
+      (async function* () {
+        yield bytes.subarray(0, bytes.length - 1);
+      })(),
+    );
+    const parts: Uint8Array[] = [];
+    for await (const chunk of unterminated.bytes) parts.push(chunk.slice());
+    expect(Buffer.concat(parts).toString('utf8')).toBe(expected);
+  });
+
+  it('the byte stream refuses a line whose keys or column count differ', async () => {
+    const drain = async (line: string) => {
+      const converted = jsonLinesToCopy(
+        [scalar('a'), scalar('b')],
+        (async function* () {
+          yield new TextEncoder().encode(`${line}\n`);
+        })(),
+      );
+      for await (const _ of converted.bytes);
+    };
+    await expect(drain('{"a":1,"c":2}')).rejects.toThrow(/expected column b/);
+    await expect(drain('{"a":1}')).rejects.toThrow(/2 columns/);
+    await expect(drain('{"a":1,"b":2,"c":3}')).rejects.toThrow(/2 columns/);
+    await expect(drain('{"a":"open,"b":2}')).rejects.toThrow(/not a backup row|columns/);
   });
 
   it('reads a key the server escaped', () => {
@@ -127,8 +179,20 @@ describe.each(databaseKinds().filter((k) => k === 'postgres'))('restore through 
         where a.attrelid = 'copy_awkward'::regclass and a.attnum > 0 and not a.attisdropped order by a.attnum`);
       const info = { name: 'copy_awkward', columns, primaryKey: ['id'] };
       const lines = (await session.query(exportQuery(info))).map((r) => r.line);
-      const convert = jsonLineConverter(columns.map((c) => ({ name: c.name, kind: c.array ? 'array' : 'scalar' })));
+
       await session.query(sql`create temp table copy_loaded (like copy_awkward)`);
+      const kinds = columns.map((c): CopyColumn => ({ name: c.name, kind: c.array ? 'array' : 'scalar' }));
+      // Both converters: the byte stream the restore uses, then the line by line one.
+      const bytes = new TextEncoder().encode(`${lines.join('\n')}\n`);
+      const converted = jsonLinesToCopy(
+        kinds,
+        (async function* () {
+          for (let i = 0; i < bytes.length; i += 4096) yield bytes.subarray(i, i + 4096);
+        })(),
+      );
+      await session.copyIn(sql`copy copy_loaded from stdin`, converted.bytes);
+      expect(converted.rows()).toBe(lines.length);
+      const convert = jsonLineConverter(kinds);
       const text = new TextEncoder().encode(lines.map((l) => `${convert(l)}\n`).join(''));
       await session.copyIn(
         sql`copy copy_loaded from stdin`,
@@ -136,12 +200,15 @@ describe.each(databaseKinds().filter((k) => k === 'postgres'))('restore through 
           yield text;
         })(),
       );
+      // Every source row twice, once from each converter.
       const differ = await session.query<{ n: number }>(sql`select count(*)::int as n from (
-        (select s::text from copy_awkward s except all select l::text from copy_loaded l)
-        union all (select l::text from copy_loaded l except all select s::text from copy_awkward s)) d`);
+        (select s::text from copy_awkward s union all select s::text from copy_awkward s
+          except all select l::text from copy_loaded l)
+        union all (select l::text from copy_loaded l except all
+          (select s::text from copy_awkward s union all select s::text from copy_awkward s))) d`);
       expect(differ[0]?.n).toBe(0);
       const [loaded] = await session.query<{ n: number }>(sql`select count(*)::int as n from copy_loaded`);
-      expect(loaded?.n).toBe(lines.length);
+      expect(loaded?.n).toBe(2 * lines.length);
       await session.query(sql`drop table copy_loaded`);
     } finally {
       await session.release();

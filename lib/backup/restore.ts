@@ -6,7 +6,8 @@ import type { Logger } from '../logger.ts';
 import type { Storage } from '../storage.ts';
 import { foreignKeyOrder, foreignKeys, loadSelect, quotedName, regclass } from './catalog.ts';
 import { splitLines } from './codec.ts';
-import { type CopyColumn, CopyTextError, jsonLineConverter } from './copy-text.ts';
+import { type CopyColumn, CopyTextError, jsonLinesToCopy } from './copy-text.ts';
+import { dropIndexesForLoad, rebuildIndexes } from './deferred-indexes.ts';
 import type { Manifest, ManifestTable } from './manifest.ts';
 import type { BackupProgress } from './progress.ts';
 import { BackupRefusedError, checkKey, checkStored, loadManifest, readTable } from './read.ts';
@@ -42,8 +43,8 @@ export type RestoreSummary = {
 
 /** Bytes of JSON lines per insert statement on the portable path. */
 const BATCH_BYTES = 4 * 1024 * 1024;
-/** Bytes of JSON lines converted to COPY text at a time on the COPY path. */
-const COPY_BATCH_BYTES = 256 * 1024;
+/** Tables with at least this many rows load before their indexes are built. */
+const DEFER_INDEXES_ROWS = 10_000;
 
 /**
  * Restores a backup: first every check that can refuse it (manifest, key, each object's presence
@@ -177,6 +178,13 @@ async function loadAll(
     await session.query(sql`truncate ${sql.join(manifest.tables.map((t) => sql.id(t.name)))}`);
   }
   if (session.copy) await session.query(sql`create temp table opsbase_restore_lines (line json) on commit drop`);
+  // Large tables load without their indexes, which are built once afterwards (COPY path only).
+  const deferred = session.copy
+    ? await dropIndexesForLoad(
+        session,
+        manifest.tables.filter((t) => t.rows >= DEFER_INDEXES_ROWS && t.partitions.length === 0).map((t) => t.name),
+      )
+    : [];
   const loaded: { name: string; rows: number }[] = [];
   for (const name of order) {
     deps.signal?.throwIfAborted();
@@ -192,6 +200,10 @@ async function loadAll(
       throw new BackupObjectError(table.key, `loaded ${count?.n} rows into ${name}, the manifest says ${table.rows}`);
     }
     loaded.push({ name, rows: table.rows });
+  }
+  if (deferred.length > 0) {
+    deps.onProgress?.({ phase: 'step', message: `building ${deferred.length} indexes and keys` });
+    await rebuildIndexes(session, deferred);
   }
   await resetSequences(session, manifest);
   if (options.restoreObjects !== false) {
@@ -245,7 +257,7 @@ async function loadTable(
   table: ManifestTable,
   key: Uint8Array | undefined,
 ): Promise<void> {
-  const reader = readTable(deps.storage, table, key, deps.signal);
+  const reader = readTable(deps.storage, table, key, deps.signal, { rowHash: false });
   const load = loadSelect(table);
   let rows = 0;
   let bytes = 0;
@@ -255,28 +267,27 @@ async function loadTable(
   const copyColumns = session.copy ? await copyColumnsOf(session, table) : undefined;
   if (copyColumns) {
     // Each JSON line turned into a COPY text row here, streamed straight into the table.
-    const toCopy = jsonLineConverter(copyColumns);
-    const convert = (line: string) => {
-      try {
-        return toCopy(line);
-      } catch (error) {
-        if (error instanceof CopyTextError) throw new BackupObjectError(table.key, error.message, { cause: error });
-        throw error;
-      }
-    };
-    const encoder = new TextEncoder();
+    const converted = jsonLinesToCopy(
+      copyColumns,
+      (async function* () {
+        for await (const chunk of reader.lines) {
+          bytes += chunk.byteLength;
+          yield chunk;
+        }
+      })(),
+    );
     await session.copyIn(
       sql`copy ${sql.id(table.name)} (${load.columns}) from stdin`,
       (async function* () {
-        for await (const lines of splitLines(reader.lines, COPY_BATCH_BYTES)) {
-          let text = '';
-          for (const line of lines) {
-            text += `${convert(line)}\n`;
-            bytes += line.length + 1;
+        try {
+          for await (const chunk of converted.bytes) {
+            rows = converted.rows();
+            report(false);
+            yield chunk;
           }
-          rows += lines.length;
-          report(false);
-          yield encoder.encode(text);
+        } catch (error) {
+          if (error instanceof CopyTextError) throw new BackupObjectError(table.key, error.message, { cause: error });
+          throw error;
         }
       })(),
     );
