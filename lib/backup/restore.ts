@@ -6,6 +6,8 @@ import type { Logger } from '../logger.ts';
 import type { Storage } from '../storage.ts';
 import { foreignKeyOrder, foreignKeys, loadSelect, quotedName, regclass } from './catalog.ts';
 import { splitLines } from './codec.ts';
+import { type CopyColumn, CopyTextError, jsonLinesToCopy } from './copy-text.ts';
+import { dropIndexesForLoad, rebuildIndexes } from './deferred-indexes.ts';
 import type { Manifest, ManifestTable } from './manifest.ts';
 import type { BackupProgress } from './progress.ts';
 import { BackupRefusedError, checkKey, checkStored, loadManifest, readTable } from './read.ts';
@@ -41,6 +43,8 @@ export type RestoreSummary = {
 
 /** Bytes of JSON lines per insert statement on the portable path. */
 const BATCH_BYTES = 4 * 1024 * 1024;
+/** Tables with at least this many rows load before their indexes are built. */
+const DEFER_INDEXES_ROWS = 10_000;
 
 /**
  * Restores a backup: first every check that can refuse it (manifest, key, each object's presence
@@ -174,6 +178,13 @@ async function loadAll(
     await session.query(sql`truncate ${sql.join(manifest.tables.map((t) => sql.id(t.name)))}`);
   }
   if (session.copy) await session.query(sql`create temp table opsbase_restore_lines (line json) on commit drop`);
+  // Large tables load without their indexes, which are built once afterwards (COPY path only).
+  const deferred = session.copy
+    ? await dropIndexesForLoad(
+        session,
+        manifest.tables.filter((t) => t.rows >= DEFER_INDEXES_ROWS && t.partitions.length === 0).map((t) => t.name),
+      )
+    : [];
   const loaded: { name: string; rows: number }[] = [];
   for (const name of order) {
     deps.signal?.throwIfAborted();
@@ -189,6 +200,10 @@ async function loadAll(
       throw new BackupObjectError(table.key, `loaded ${count?.n} rows into ${name}, the manifest says ${table.rows}`);
     }
     loaded.push({ name, rows: table.rows });
+  }
+  if (deferred.length > 0) {
+    deps.onProgress?.({ phase: 'step', message: `building ${deferred.length} indexes and keys` });
+    await rebuildIndexes(session, deferred);
   }
   await resetSequences(session, manifest);
   if (options.restoreObjects !== false) {
@@ -242,15 +257,43 @@ async function loadTable(
   table: ManifestTable,
   key: Uint8Array | undefined,
 ): Promise<void> {
-  const reader = readTable(deps.storage, table, key, deps.signal);
+  const reader = readTable(deps.storage, table, key, deps.signal, { rowHash: false });
   const load = loadSelect(table);
   let rows = 0;
   let bytes = 0;
   const report = (done: boolean) =>
     deps.onProgress?.({ phase: 'table', table: table.name, rows, bytes, estimatedRows: table.rows, done });
   report(false);
-  if (session.copy) {
-    // COPY the lines into a staging table, then one set-based insert.
+  const copyColumns = session.copy ? await copyColumnsOf(session, table) : undefined;
+  if (copyColumns) {
+    // Each JSON line turned into a COPY text row here, streamed straight into the table.
+    const converted = jsonLinesToCopy(
+      copyColumns,
+      (async function* () {
+        for await (const chunk of reader.lines) {
+          bytes += chunk.byteLength;
+          yield chunk;
+        }
+      })(),
+    );
+    await session.copyIn(
+      sql`copy ${sql.id(table.name)} (${load.columns}) from stdin`,
+      (async function* () {
+        try {
+          for await (const chunk of converted.bytes) {
+            rows = converted.rows();
+            report(false);
+            yield chunk;
+          }
+        } catch (error) {
+          if (error instanceof CopyTextError) throw new BackupObjectError(table.key, error.message, { cause: error });
+          throw error;
+        }
+      })(),
+    );
+  } else if (session.copy) {
+    // A column type the converter leaves alone: COPY the lines into a staging table, then one
+    // set-based insert through json_populate_record.
     await session.query(sql`truncate opsbase_restore_lines`);
     await session.copyIn(
       sql`copy opsbase_restore_lines (line) from stdin ${COPY_LINES}`,
@@ -276,6 +319,30 @@ async function loadTable(
   }
   reader.check();
   report(true);
+}
+
+/**
+ * How each of the table's columns (as the target has them) turns from JSON into COPY text, or
+ * undefined when one has a type the converter does not take on (composite types, domains, arrays
+ * of json or of types not delimited by commas): that table loads through json_populate_record.
+ */
+async function copyColumnsOf(session: Session, table: ManifestTable): Promise<CopyColumn[] | undefined> {
+  const types = await session.query<{ name: string; kind: CopyColumn['kind'] | null }>(sql`
+    select a.attname as name, case
+        when t.typtype in ('b', 'e', 'r', 'm') and t.typcategory <> 'A' then 'scalar'
+        when t.typcategory = 'A' and e.typtype in ('b', 'e', 'r', 'm') and e.typcategory <> 'A'
+          and e.typname not in ('json', 'jsonb') and e.typdelim = ',' then 'array'
+      end as kind
+    from pg_attribute a join pg_type t on t.oid = a.atttypid left join pg_type e on e.oid = t.typelem
+    where a.attrelid = ${regclass(table.name)} and a.attnum > 0 and not a.attisdropped`);
+  const kinds = new Map(types.map((t) => [t.name, t.kind]));
+  const columns: CopyColumn[] = [];
+  for (const column of table.columns) {
+    const kind = kinds.get(column.name);
+    if (!kind) return undefined;
+    columns.push({ name: column.name, kind });
+  }
+  return columns;
 }
 
 /** Sequences as the snapshot had them, and never behind the ids now in their columns. */
