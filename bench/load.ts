@@ -13,6 +13,7 @@ import { parseConfig } from '../lib/config.ts';
 import { createDb, createPool, type Db } from '../lib/db/connection.ts';
 import { migrateOrThrow } from '../lib/db/migrate.ts';
 import { startLocalStack } from '../local/stack.ts';
+import { processCpuMicros } from './support/backend-cpu.ts';
 import { childFailure, spawnTsChild } from './support/child.ts';
 import { onCleanup } from './support/cleanup.ts';
 import { freePort } from './support/free-port.ts';
@@ -198,8 +199,11 @@ async function measure(
     THROTTLE_LIMIT: '100000',
   });
   let samples: LoadSample[];
+  let serverCpuMicros = 0;
   const loadBefore = load();
   try {
+    const pid = server.process.pid as number;
+    const cpuBefore = processCpuMicros(pid);
     say(
       `${options.users} users arriving over ${RAMP_MS / 1000} s, then all of them for ${options.durationSeconds} s; 0-${options.thinkMs} ms between a user's actions`,
     );
@@ -216,6 +220,7 @@ async function measure(
           `${Math.round(ms / 1000)} s: ${count(so.length)} requests, ${so.filter((s) => s.problem).length} errors, load average ${load()}`,
         ),
     });
+    serverCpuMicros = processCpuMicros(pid) - cpuBefore;
   } finally {
     const code = await server.stop();
     if (code !== 0) say(`the server exited with ${code}; its output:\n${server.output().trim()}`);
@@ -246,7 +251,11 @@ async function measure(
       ]),
     ),
   );
-  console.log(`\n${count(total / (options.durationSeconds + RAMP_MS / 1000))} requests/s over the ramp and the run`);
+  // Unlike latency, the server's own CPU per request holds steady when other work shares the machine.
+  console.log(
+    `\n${count(total / (options.durationSeconds + RAMP_MS / 1000))} requests/s over the ramp and the run; ` +
+      `server process CPU ${(serverCpuMicros / 1000 / Math.max(1, total)).toFixed(2)} ms per request (logins included)`,
+  );
   for (const f of figures) for (const problem of f.problems) console.log(`  ${f.route}: ${problem}`);
   console.log('');
 
@@ -285,7 +294,9 @@ export async function run(): Promise<Verdict[]> {
   const password = randomBytes(12).toString('base64url');
   const jwtSecret = randomBytes(32).toString('base64url');
   // The accounts' hash at the server's own PBKDF2 cost, so a login costs what it costs in production.
-  const passwordHash = await hashPassword(password, parseConfig({ JWT_SECRET: jwtSecret }).auth.password);
+  const serverPolicy = parseConfig({ JWT_SECRET: jwtSecret, PASSWORD_ITERATIONS: process.env.PASSWORD_ITERATIONS });
+  const passwordHash = await hashPassword(password, serverPolicy.auth.password);
+  say(`login cost: PBKDF2 at ${count(serverPolicy.auth.password.iterations)} iterations (PASSWORD_ITERATIONS)`);
   const only = process.env.BENCH_LOAD_DATABASE?.trim();
   const verdicts: Verdict[] = [];
 

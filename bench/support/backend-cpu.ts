@@ -33,3 +33,10 @@ export async function backendCpuMicros(url: string, applicationName: string): Pr
     await client.end();
   }
 }
+
+/** CPU time (user + system, microseconds) a process on this machine has used so far, from /proc. */
+export function processCpuMicros(pid: number): number {
+  ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return ((Number(fields[11]) + Number(fields[12])) / ticksPerSecond) * 1e6;
+}
