@@ -27,7 +27,10 @@ type Runtime = {
   name: RuntimeName;
   url: string;
   fetch(path: string, init?: RequestInit): Promise<Response>;
-  /** Fires the 03:00 UTC slot of 2030-01-01 the runtime's way (Node: its in-process scheduler did). */
+  /**
+   * Fires every job of a schedule slot the runtime's way: on Workers the Cron Triggers' events; on
+   * Node nothing to do, its in-process scheduler fired SLOT itself before the suite started.
+   */
   fireSlot(slot: Date): Promise<void>;
   close(): Promise<void>;
 };
@@ -37,7 +40,7 @@ const THROTTLE_LIMIT = 200;
 const CRON_SECRET = 'parity-cron-secret-0123456789abc';
 const METRICS_TOKEN = 'parity-metrics-token-0123456789a';
 const WEBHOOK_SECRET = 'parity-webhook-secret-0123456789';
-/** The slot both runtimes' schedules fire in this suite: log_cleanup's 03:00 (UTC), long after any real run. */
+/** The slot both runtimes' schedules fire in this suite: 03:00 UTC (log_cleanup and the 5- and 15-minute jobs). */
 const SLOT = new Date('2030-01-01T03:00:00Z');
 
 /** A real (tiny) PNG: signature, IHDR, IDAT, IEND. */
