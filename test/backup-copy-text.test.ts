@@ -123,6 +123,12 @@ async function createAwkwardTables(db: Db) {
     amounts numeric[], flags boolean[], docs_text text[], flag boolean, uid uuid, ratio double precision, small real,
     mood copy_mood, moods copy_mood[], span interval, ip inet, range int4range, chars char(5), code varchar(20)
   )`.execute(db);
+  // Large enough for its indexes and keys to be built after the load.
+  await sql`create table copy_big (id bigint primary key, code text not null unique, n integer)`.execute(db);
+  await sql`create index copy_big_n on copy_big (n) where n > 10`.execute(db);
+  await sql`create table copy_big_child (id integer primary key, big_id bigint not null references copy_big (id))`.execute(
+    db,
+  );
   // A domain column: this table takes the json_populate_record path, and must round-trip too.
   await sql`create table copy_fallback (id integer primary key, n copy_positive, note text)`.execute(db);
 }
@@ -150,9 +156,21 @@ async function fillAwkwardTables(db: Db) {
     select 'row ' || g || e'\\t' || g, g / 7.0, now() - g * interval '1 microsecond', jsonb_build_object('g', g),
       array['e' || g, null] from generate_series(1, 3000) g`.execute(db);
   await sql`insert into copy_fallback select g, g, e'note\\t' || g from generate_series(1, 50) g`.execute(db);
+  await sql`insert into copy_big select g, 'c' || g, g % 100 from generate_series(1, 12000) g`.execute(db);
+  await sql`insert into copy_big_child select g, g * 3 from generate_series(1, 100) g`.execute(db);
 }
 
-const TABLES = ['copy_awkward', 'copy_fallback'];
+const TABLES = ['copy_awkward', 'copy_fallback', 'copy_big', 'copy_big_child'];
+
+/** Index and constraint definitions of the test's tables. */
+async function indexesAndKeys(db: Db) {
+  const { rows } = await sql<{ definition: string }>`
+    select indexdef as definition from pg_indexes where schemaname = current_schema() and tablename like 'copy%'
+    union all select conname || ' ' || pg_get_constraintdef(k.oid) from pg_constraint k
+      join pg_class c on c.oid = k.conrelid where c.relname like 'copy%'
+    order by 1`.execute(db);
+  return rows.map((r) => r.definition);
+}
 
 describe.each(databaseKinds().filter((k) => k === 'postgres'))('restore through COPY text on %s', (kind) => {
   let source: TestDatabase;
@@ -215,7 +233,7 @@ describe.each(databaseKinds().filter((k) => k === 'postgres'))('restore through 
     }
   });
 
-  it('a backup restores with identical rows, a table with a domain column through the JSON path', {
+  it('a backup restores with identical rows, indexes and keys; a table with a domain column through the JSON path', {
     timeout: 90_000,
   }, async () => {
     const made = await createBackup(backupDeps(source.db, storage), { trigger: 'cli', holder: 'test' });
@@ -228,6 +246,12 @@ describe.each(databaseKinds().filter((k) => k === 'postgres'))('restore through 
       );
       expect(summary.tables.find((t) => t.name === 'copy_awkward')?.rows).toBe(3004);
       expect(await tableFingerprints(target.db, TABLES)).toEqual(await tableFingerprints(source.db, TABLES));
+      const keys = await indexesAndKeys(source.db);
+      expect(keys).toContain('copy_big_child_big_id_fkey FOREIGN KEY (big_id) REFERENCES copy_big(id)');
+      expect(await indexesAndKeys(target.db)).toEqual(keys);
+      await expect(sql`insert into copy_big values (1, 'again', 1)`.execute(target.db)).rejects.toThrow(
+        /duplicate key/,
+      );
     } finally {
       await target.drop();
     }

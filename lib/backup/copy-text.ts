@@ -231,8 +231,14 @@ export function jsonLinesToCopy(
   };
   /** Index of the quote closing the string opening at `start`; `escaped` set when it holds a backslash. */
   let escaped = false;
+  // Most lines hold no backslash at all: their strings end at the next quote, found natively.
+  let plainLine = false;
   const stringEndAt = (input: Uint8Array, start: number, lineEnd: number): number => {
     escaped = false;
+    if (plainLine) {
+      const quote = input.indexOf(QUOTE, start + 1);
+      return quote === -1 || quote >= lineEnd ? -1 : quote;
+    }
     for (let at = start + 1; at < lineEnd; at++) {
       const c = input[at];
       if (c === QUOTE) return at;
@@ -298,8 +304,11 @@ export function jsonLinesToCopy(
       } else out[pos++] = c;
     }
   };
+  let nextBackslash = -1;
   const convertLine = (input: Uint8Array, lineStart: number, lineEnd: number) => {
     if (input[lineStart] !== OPEN_BRACE) fail(input, lineStart, 'not a backup row');
+    if (nextBackslash !== -1 && nextBackslash < lineStart) nextBackslash = input.indexOf(BACKSLASH, lineStart);
+    plainLine = nextBackslash === -1 || nextBackslash >= lineEnd;
     let at = lineStart + 1;
     for (let i = 0; i < columns.length; i++) {
       const column = columns[i] as CopyColumn;
@@ -365,6 +374,7 @@ export function jsonLinesToCopy(
   const convertLines = (input: Uint8Array, upTo: number) => {
     out = new Uint8Array(upTo + (upTo >> 2) + 64);
     pos = 0;
+    nextBackslash = input.indexOf(BACKSLASH);
     let lineStart = 0;
     while (lineStart < upTo) {
       const lineEnd = input.indexOf(NEWLINE, lineStart);
@@ -377,7 +387,10 @@ export function jsonLinesToCopy(
     bytes: (async function* () {
       let carry: Uint8Array | undefined;
       for await (const chunk of source) {
-        const input = carry ? concatTwo(carry, chunk) : chunk;
+        // A plain Uint8Array view: Buffer's indexOf is far slower than the typed array's on short searches.
+        const input = carry
+          ? concatTwo(carry, chunk)
+          : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
         const last = input.lastIndexOf(NEWLINE);
         if (last === -1) {
           carry = input;

@@ -194,6 +194,12 @@ async function loadAll(
         sql`create table if not exists ${sql.id(partition.name)} partition of ${sql.id(table.name)} ${partitionBound(partition.bound)}`,
       );
     }
+    if (table.rows === 0) {
+      // Nothing to load (its object was checked above, and the target's table is empty or truncated).
+      deps.onProgress?.({ phase: 'table', table: name, rows: 0, bytes: 0, estimatedRows: 0, done: true });
+      loaded.push({ name, rows: 0 });
+      continue;
+    }
     await loadTable(deps, session, table, key);
     const [count] = await session.query<{ n: string }>(sql`select count(*)::text as n from ${sql.id(name)}`);
     if (Number(count?.n) !== table.rows) {
