@@ -1,12 +1,11 @@
 import { sql } from 'kysely';
 import type { Session } from './session.ts';
 
-/** An index or constraint dropped before a load, with what makes it again. */
+/** An index or constraint dropped before a load. Its definition stays in the database. */
 export type DeferredIndex = {
   kind: 'foreign key' | 'constraint' | 'index';
   table: string;
   name: string;
-  definition: string;
 };
 
 /**
@@ -14,30 +13,41 @@ export type DeferredIndex = {
  * the current schema only, not partitioned ones), and the foreign keys that touch them, inside the
  * restore's transaction: building an index once over loaded rows is quicker than keeping it up to
  * date row by row, which is how pg_dump's script does it too. One that cannot be dropped (another
- * object depends on it) is kept, in a savepoint. Returns what rebuildIndexes makes again.
+ * object depends on it) is kept, in a savepoint. What was dropped, with its definition as the
+ * catalog gives it (pg_get_*def), is kept in a temporary table of the transaction, so
+ * rebuildIndexes makes it again without the definitions ever passing through the application.
  */
 export async function dropIndexesForLoad(session: Session, tables: string[]): Promise<DeferredIndex[]> {
   if (tables.length === 0) return [];
+  await session.query(sql`create temp table opsbase_deferred_indexes (
+    ord serial, kind text not null, tbl text not null, name text not null, definition text not null
+  ) on commit drop`);
   const loaded = sql`(select c.oid from pg_class c where c.relnamespace = current_schema()::regnamespace
     and c.relkind = 'r' and not c.relispartition and c.relname = any(${tables}::text[]))`;
-  const foreignKeys = await session.query<DeferredIndex>(sql`
-    select 'foreign key' as kind, r.relname as table, k.conname as name, pg_get_constraintdef(k.oid) as definition
+  await session.query(sql`
+    insert into pg_temp.opsbase_deferred_indexes (kind, tbl, name, definition)
+    select 'foreign key', r.relname, k.conname, pg_get_constraintdef(k.oid)
     from pg_constraint k join pg_class r on r.oid = k.conrelid
     where k.contype = 'f' and k.conparentid = 0 and r.relkind = 'r' and not r.relispartition
       and (k.conrelid in ${loaded} or k.confrelid in ${loaded})
     order by r.relname, k.conname`);
-  const constraints = await session.query<DeferredIndex>(sql`
-    select 'constraint' as kind, r.relname as table, k.conname as name, pg_get_constraintdef(k.oid) as definition
+  await session.query(sql`
+    insert into pg_temp.opsbase_deferred_indexes (kind, tbl, name, definition)
+    select 'constraint', r.relname, k.conname, pg_get_constraintdef(k.oid)
     from pg_constraint k join pg_class r on r.oid = k.conrelid
     where k.contype in ('p', 'u', 'x') and k.conrelid in ${loaded}
     order by r.relname, k.conname`);
-  const indexes = await session.query<DeferredIndex>(sql`
-    select 'index' as kind, r.relname as table, x.relname as name, pg_get_indexdef(i.indexrelid) as definition
+  await session.query(sql`
+    insert into pg_temp.opsbase_deferred_indexes (kind, tbl, name, definition)
+    select 'index', r.relname, x.relname, pg_get_indexdef(i.indexrelid)
     from pg_index i join pg_class x on x.oid = i.indexrelid join pg_class r on r.oid = i.indrelid
     where i.indrelid in ${loaded} and not exists (select 1 from pg_constraint k where k.conindid = i.indexrelid)
     order by r.relname, x.relname`);
+  const candidates = await session.query<DeferredIndex & { ord: number }>(
+    sql`select ord, kind, tbl as "table", name from pg_temp.opsbase_deferred_indexes order by ord`,
+  );
   const dropped: DeferredIndex[] = [];
-  for (const item of [...foreignKeys, ...constraints, ...indexes]) {
+  for (const { ord, ...item } of candidates) {
     const drop =
       item.kind === 'index'
         ? sql`drop index ${sql.id(item.name)}`
@@ -48,23 +58,30 @@ export async function dropIndexesForLoad(session: Session, tables: string[]): Pr
       dropped.push(item);
     } catch {
       await session.query(sql`rollback to savepoint opsbase_deferred_index`);
+      await session.query(sql`delete from pg_temp.opsbase_deferred_indexes where ord = ${ord}`);
     }
     await session.query(sql`release savepoint opsbase_deferred_index`);
   }
   return dropped;
 }
 
-/** Makes again what dropIndexesForLoad dropped: indexes and keys first, then the foreign keys. */
-export async function rebuildIndexes(session: Session, dropped: DeferredIndex[]): Promise<void> {
-  const order: DeferredIndex['kind'][] = ['constraint', 'index', 'foreign key'];
-  for (const kind of order) {
-    for (const item of dropped.filter((d) => d.kind === kind)) {
-      // The definitions come from this database's own catalog (pg_get_*def), not from the backup.
-      await session.query(
-        item.kind === 'index'
-          ? sql.raw(item.definition)
-          : sql`alter table ${sql.id(item.table)} add constraint ${sql.id(item.name)} ${sql.raw(item.definition)}`,
-      );
-    }
-  }
+/**
+ * Makes again what dropIndexesForLoad dropped, from the definitions it kept: indexes and keys
+ * first, then the foreign keys.
+ */
+export async function rebuildIndexes(session: Session): Promise<void> {
+  await session.query(sql`do $rebuild$
+    declare d record;
+    begin
+      for d in select * from pg_temp.opsbase_deferred_indexes
+        order by case kind when 'constraint' then 0 when 'index' then 1 else 2 end, ord
+      loop
+        if d.kind = 'index' then
+          execute d.definition;
+        else
+          execute format('alter table %I add constraint %I %s', d.tbl, d.name, d.definition);
+        end if;
+      end loop;
+    end
+  $rebuild$`);
 }

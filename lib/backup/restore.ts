@@ -209,7 +209,7 @@ async function loadAll(
   }
   if (deferred.length > 0) {
     deps.onProgress?.({ phase: 'step', message: `building ${deferred.length} indexes and keys` });
-    await rebuildIndexes(session, deferred);
+    await rebuildIndexes(session);
   }
   await resetSequences(session, manifest);
   if (options.restoreObjects !== false) {
