@@ -69,7 +69,7 @@ export const benches: Record<string, Bench> = {
   },
   load: {
     description:
-      "BENCH_USERS (100) virtual users for BENCH_DURATION s (60) against functions/node.ts: login, lead and task lists and details, lead edits, task completions, admin views; per route count, errors, p50/p95/p99 on 1M leads, 100k tasks, 10M log rows (BENCH_LEADS, BENCH_TASKS, BENCH_LOG_ROWS; BENCH_PGLITE_LOG_ROWS, 1M, on PGlite), seeded once and reused; PostgreSQL at 127.0.0.1:5432 and the PGlite dev stack (BENCH_LOAD_DATABASE=postgres|pglite for one); BENCH_THINK_MS (500): longest pause between a user's actions",
+      "BENCH_USERS (100) virtual users for BENCH_DURATION s (60) against functions/node.ts: login, lead and task lists and details, lead edits, task completions, admin views; per route count, errors, p50/p95/p99 on 1M leads, 100k tasks, 10M log rows (BENCH_LEADS, BENCH_TASKS, BENCH_LOG_ROWS; BENCH_PGLITE_LOG_ROWS, 1M, on PGlite), seeded once and reused; PostgreSQL at 127.0.0.1:5432 and the PGlite dev stack (BENCH_LOAD_DATABASE=postgres|pglite for one); BENCH_THINK_MS (2000): longest pause between a user's actions",
     load: () => import('./load.ts'),
   },
 };

@@ -283,10 +283,11 @@ async function virtualUser(
     pick(['', '?status=5xx', '?route=%2Fapi%2Fleads%2F%3Aid', '?method=PATCH', '?status=404&limit=20']) as string;
 
   const me = () => call({ route: 'GET /api/auth/me', path: '/api/auth/me', schema: UserSchema });
+  // A user logs in once, on arriving, as one does at the start of a working session; refreshes
+  // keep the session going (when the token nears expiry, and an early one now and then).
   const common: [number, () => Promise<unknown>][] = [
     [5, me],
-    [2, refresh],
-    [1, login],
+    [1, refresh],
   ];
   const actions: Record<LoadRole, [number, () => Promise<unknown>][]> = {
     agent: [[30, () => listLeads(leadFilters())], [30, leadDetail], [12, patchLead], ...common],
