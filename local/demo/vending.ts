@@ -35,7 +35,7 @@ type DemoTask = {
   type: TaskType;
   status: TaskStatus;
   operator: 0 | 1 | null;
-  /** Hours from now. */
+  /** Hours from now; for a completed task, from 10:00 UTC today, so its hours fall on yesterday. */
   due: number;
   completed?: number;
   reservation?: ReservationStatus;
@@ -95,6 +95,11 @@ export async function seedVendingDemo(db: Db, policy: PasswordPolicy): Promise<v
     )
     .onConflict((oc) => oc.doNothing())
     .execute();
+  // Completed tasks fall on yesterday (UTC), the day the ratings below score, at whatever hour
+  // the demo is set up: 22 hours ago is today after 22:00 UTC.
+  const yesterdayNoon =
+    Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), new Date(now).getUTCDate()) - 12 * HOUR;
+  const baseOf = (t: DemoTask) => (t.completed === undefined ? now : yesterdayNoon + 22 * HOUR);
   await db
     .insertInto('tasks')
     .values(
@@ -104,8 +109,8 @@ export async function seedVendingDemo(db: Db, policy: PasswordPolicy): Promise<v
         type: t.type,
         status: t.status,
         assigned_to: t.operator === null ? null : (operators[t.operator] ?? null),
-        due_at: new Date(now + t.due * HOUR),
-        completed_at: t.completed === undefined ? null : new Date(now + t.completed * HOUR),
+        due_at: new Date(baseOf(t) + t.due * HOUR),
+        completed_at: t.completed === undefined ? null : new Date(baseOf(t) + t.completed * HOUR),
         completed_by: t.completed === undefined || t.operator === null ? null : (operators[t.operator] ?? null),
         cancelled_at: t.status === 'cancelled' ? new Date(now - 12 * HOUR) : null,
         notes: 'demo',
@@ -129,7 +134,7 @@ export async function seedVendingDemo(db: Db, policy: PasswordPolicy): Promise<v
     )
     .onConflict((oc) => oc.doNothing())
     .execute();
-  await computeOperatorRatings(db, previousDay());
+  await computeOperatorRatings(db, previousDay(new Date(now)));
   await db
     .insertInto('app_settings')
     .values({ key: DONE_FLAG, value: JSON.stringify({ at: new Date(now).toISOString() }) })
