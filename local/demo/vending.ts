@@ -97,8 +97,7 @@ export async function seedVendingDemo(db: Db, policy: PasswordPolicy): Promise<v
     .execute();
   // Completed tasks fall on yesterday (UTC), the day the ratings below score, at whatever hour
   // the demo is set up: 22 hours ago is today after 22:00 UTC.
-  const yesterdayNoon =
-    Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), new Date(now).getUTCDate()) - 12 * HOUR;
+  const yesterdayNoon = now - (now % (24 * HOUR)) - 12 * HOUR;
   const baseOf = (t: DemoTask) => (t.completed === undefined ? now : yesterdayNoon + 22 * HOUR);
   await db
     .insertInto('tasks')
