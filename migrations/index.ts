@@ -9,6 +9,7 @@ import * as vending from './2026_11_27_0007_vending.ts';
 import * as observabilityIndexes from './2026_11_27_0009_observability_indexes.ts';
 import * as alerts from './2026_11_27_0010_alerts.ts';
 import * as requestLogMethods from './2026_11_27_0010_request_log_methods.ts';
+import * as requestLogPathSearch from './2026_11_28_0011_request_log_path_search.ts';
 
 /**
  * Every migration, by name, in order. A static map rather than a folder scan so the
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_27_0009_observability_indexes': observabilityIndexes,
   '2026_11_27_0010_alerts': alerts,
   '2026_11_27_0010_request_log_methods': requestLogMethods,
+  '2026_11_28_0011_request_log_path_search': requestLogPathSearch,
 };

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appFor } from './support/app.ts';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/database.ts';
@@ -160,5 +161,39 @@ describe.each(databaseKinds())('observability API on %s', (kind) => {
     expect(health.details.database.status).toBe('up');
     expect(health.requestLogWriter).toMatchObject({ dropped: 0, backlog: expect.any(Number) });
     expect(health.scheduler).toEqual({ enabled: false });
+  });
+
+  it('logs: path search matches any part of a path exactly, ids inside longer paths included', async () => {
+    const paths = [
+      '/api/nothing-31337',
+      '/api/nothing-313370',
+      '/api/other/31337',
+      '/api/nothing-3133',
+      '/api/nothing_31337x',
+    ];
+    for (const path of paths) await harness.app.request(path);
+    await harness.services.requestLogs.drain(harness.services.db);
+    const found = async (needle: string) =>
+      (await get(`/api/admin/system/logs?limit=200&path=${encodeURIComponent(needle)}`)).body.items
+        .map((r: { path: string }) => r.path)
+        .sort();
+    // The index is asked for the id, the whole string is then checked on what it returns.
+    expect(await found('/api/nothing-31337')).toEqual(['/api/nothing-31337', '/api/nothing-313370']);
+    expect(await found('31337')).toEqual([
+      '/api/nothing-31337',
+      '/api/nothing-313370',
+      '/api/nothing_31337x',
+      '/api/other/31337',
+    ]);
+    expect(await found('other/3133')).toEqual(['/api/other/31337']);
+    // LIKE's wildcards are plain characters in a search.
+    expect(await found('nothing_3')).toEqual(['/api/nothing_31337x']);
+    expect(await found('%3133')).toEqual([]);
+    // The trigram index exists on this database (PGlite loads pg_trgm too).
+    const { rows } = await sql`
+      select 1 from pg_indexes where tablename = 'request_logs' and indexname = 'request_logs_path_trgm_idx'`.execute(
+      database.db,
+    );
+    expect(rows).toHaveLength(1);
   });
 });
