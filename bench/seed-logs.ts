@@ -104,7 +104,9 @@ export async function seedLogs(
 
   say(previous ? 'resetting: dropping the previous seed' : 'preparing an empty table');
   await dropRequestLogPartitionsBefore(db, new Date(8.64e15));
-  await sql`truncate request_log_minutes, request_log_minute_totals, request_log_error_hours`.execute(db);
+  await sql`truncate request_log_minutes, request_log_minute_totals, request_log_error_hours, request_log_error_days`.execute(
+    db,
+  );
   await sql`alter sequence request_logs_id_seq restart`.execute(db);
   const userIds = await seedLogUsers(db);
   const reset = (performance.now() - started) / 1000;
@@ -129,7 +131,13 @@ export async function seedLogs(
   // (the partitioned parent is never analyzed automatically) and the visibility map.
   say('vacuum analyze request_logs and the rollups');
   const vacuuming = performance.now();
-  for (const table of ['request_logs', 'request_log_minutes', 'request_log_minute_totals', 'request_log_error_hours']) {
+  for (const table of [
+    'request_logs',
+    'request_log_minutes',
+    'request_log_minute_totals',
+    'request_log_error_hours',
+    'request_log_error_days',
+  ]) {
     await sql`vacuum (analyze) ${sql.table(table)}`.execute(db);
   }
   const vacuumed = (performance.now() - vacuuming) / 1000;
@@ -215,19 +223,32 @@ export async function run(): Promise<Verdict[]> {
   const { db, close } = await database.open();
   try {
     // The rollups must count exactly the raw rows (every side read in one statement).
-    const { rows } = await sql<{ raw: number; minutes: number; totals: number; errors: number; errorHours: number }>`
+    const { rows } = await sql<{
+      raw: number;
+      minutes: number;
+      totals: number;
+      errors: number;
+      errorHours: number;
+      errorDays: number;
+    }>`
       select (select count(*) from request_logs)::float8 as raw,
         (select coalesce(sum(requests), 0) from request_log_minutes)::float8 as minutes,
         (select coalesce(sum(requests), 0) from request_log_minute_totals)::float8 as totals,
         (select count(*) from request_logs where status >= 400)::float8 as errors,
-        (select coalesce(sum(count), 0) from request_log_error_hours)::float8 as "errorHours"`.execute(db);
-    const c = rows[0] ?? { raw: -1, minutes: -2, totals: -2, errors: -1, errorHours: -2 };
+        (select coalesce(sum(count), 0) from request_log_error_hours)::float8 as "errorHours",
+        (select coalesce(sum(count), 0) from request_log_error_days)::float8 as "errorDays"`.execute(db);
+    const c = rows[0] ?? { raw: -1, minutes: -2, totals: -2, errors: -1, errorHours: -2, errorDays: -2 };
     return [
       {
         bench: 'seed-logs',
         target: `${count(settings.rows)} rows over ${settings.days} days, rollups agree with raw rows`,
-        measured: `${count(c.raw)} rows (rollups ${count(c.minutes)} / ${count(c.totals)}), ${count(c.errors)} errors (rollup ${count(c.errorHours)}), in ${duration(marker.seconds)}`,
-        pass: c.raw === settings.rows && c.minutes === c.raw && c.totals === c.raw && c.errorHours === c.errors,
+        measured: `${count(c.raw)} rows (rollups ${count(c.minutes)} / ${count(c.totals)}), ${count(c.errors)} errors (rollups ${count(c.errorHours)} / ${count(c.errorDays)}), in ${duration(marker.seconds)}`,
+        pass:
+          c.raw === settings.rows &&
+          c.minutes === c.raw &&
+          c.totals === c.raw &&
+          c.errorHours === c.errors &&
+          c.errorDays === c.errors,
       },
     ];
   } finally {

@@ -10,6 +10,7 @@ import * as observabilityIndexes from './2026_11_27_0009_observability_indexes.t
 import * as alerts from './2026_11_27_0010_alerts.ts';
 import * as requestLogMethods from './2026_11_27_0010_request_log_methods.ts';
 import * as requestLogPathSearch from './2026_11_28_0011_request_log_path_search.ts';
+import * as requestLogErrorDays from './2026_11_28_0012_request_log_error_days.ts';
 
 /**
  * Every migration, by name, in order. A static map rather than a folder scan so the
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_27_0010_alerts': alerts,
   '2026_11_27_0010_request_log_methods': requestLogMethods,
   '2026_11_28_0011_request_log_path_search': requestLogPathSearch,
+  '2026_11_28_0012_request_log_error_days': requestLogErrorDays,
 };

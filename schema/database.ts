@@ -191,6 +191,17 @@ export interface RequestLogMinuteTotalsTable {
 }
 
 /** 4xx/5xx per hour, route ('(unmatched)' when none matched), method and status. */
+/** request_log_error_hours summed per UTC day (migrations/2026_11_28_0012_request_log_error_days.ts). */
+export interface RequestLogErrorDaysTable {
+  day: Date;
+  method: string;
+  route: string;
+  status: number;
+  count: number;
+  first_seen: Date;
+  last_seen: Date;
+  samples: string[];
+}
 export interface RequestLogErrorHoursTable {
   hour: Date;
   method: string;
@@ -335,6 +346,7 @@ export interface Database {
   backups: BackupsTable;
   request_log_minute_totals: RequestLogMinuteTotalsTable;
   request_log_error_hours: RequestLogErrorHoursTable;
+  request_log_error_days: RequestLogErrorDaysTable;
   locations: LocationsTable;
   nomenclature: NomenclatureTable;
   machines: MachinesTable;

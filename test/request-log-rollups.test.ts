@@ -7,18 +7,19 @@ import { rollUpRequestLogs } from '../lib/observability/rollups.ts';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/database.ts';
 
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 const ROUTES = ['/api/leads/:id', '/api/tasks', null] as const;
 const STATUSES = [200, 200, 201, 404, 422, 500, 503] as const;
 
 /**
- * Requests spread over three hours: every route x status mix, durations in every latency bucket,
- * messages repeated, missing, and more than five distinct in one group.
+ * Requests spread over `span` (three hours): every route x status mix, durations in every latency
+ * bucket, messages repeated, missing, and more than five distinct in one group.
  */
-function traffic(start: number, count: number): RequestLogEntry[] {
+function traffic(start: number, count: number, span = 3 * HOUR, tag = 'rollup'): RequestLogEntry[] {
   return Array.from({ length: count }, (_, i) => {
     const status = STATUSES[i % STATUSES.length] as number;
     return {
-      createdAt: new Date(start + Math.floor((i * 3 * HOUR) / count)),
+      createdAt: new Date(start + Math.floor((i * span) / count)),
       method: i % 5 === 0 ? 'POST' : 'GET',
       path: `/api/things/${i}`,
       route: ROUTES[i % ROUTES.length] ?? null,
@@ -26,7 +27,7 @@ function traffic(start: number, count: number): RequestLogEntry[] {
       durationMs: [0.4, 7, 12.5, 30, 80, 200, 400, 900, 2000, 7000][i % 10] as number,
       userId: null,
       ip: '203.0.113.9',
-      requestId: `rollup-${i}`,
+      requestId: `${tag}-${i}`,
       errorCode: status >= 400 ? (status >= 500 ? 'INTERNAL' : 'NOT_FOUND') : null,
       errorMessage: status === 500 ? `failure ${i % 9}` : status === 404 ? 'thing not found' : null,
     };
@@ -39,11 +40,15 @@ describe.each(databaseKinds())('request log rollups on %s', (kind) => {
   let database: TestDatabase;
   const start = Math.floor(Date.now() / HOUR) * HOUR - 3 * HOUR + 17 * 60_000; // not hour-aligned
   const end = start + 3 * HOUR;
+  // Older traffic over 60 hours across UTC midnights, for the daily error groups.
+  const daysStart = Math.floor(start / DAY) * DAY - 3 * DAY + 7 * HOUR + 41 * 60_000;
+  const daysEnd = daysStart + 60 * HOUR;
   beforeAll(async () => {
     database = await createTestDatabase(kind);
     // Many small flushes, so groups are merged by the upserts, not only within one batch.
     const writer = new RequestLogWriter({ maxBatch: 37, maxBuffered: 10_000 });
     for (const e of traffic(start, 1500)) writer.add(e);
+    for (const e of traffic(daysStart, 900, daysEnd - daysStart, 'days')) writer.add(e);
     await writer.drain(database.db);
   });
   afterAll(async () => {
@@ -51,7 +56,7 @@ describe.each(databaseKinds())('request log rollups on %s', (kind) => {
   });
 
   /** Messages each error group's raw rows carry, to check the kept samples against. */
-  async function rawMessages(): Promise<Map<string, Set<string>>> {
+  async function rawMessages(unit = HOUR): Promise<Map<string, Set<string>>> {
     const rows = await database.db
       .selectFrom('request_logs')
       .select(['route', 'method', 'status', 'error_message', 'error_code', 'created_at'])
@@ -59,8 +64,8 @@ describe.each(databaseKinds())('request log rollups on %s', (kind) => {
       .execute();
     const out = new Map<string, Set<string>>();
     for (const r of rows) {
-      const hour = Math.floor(r.created_at.getTime() / HOUR) * HOUR;
-      const key = `${hour} ${r.route ?? '(unmatched)'} ${r.method} ${r.status}`;
+      const at = Math.floor(r.created_at.getTime() / unit) * unit;
+      const key = `${at} ${r.route ?? '(unmatched)'} ${r.method} ${r.status}`;
       const message = r.error_message || r.error_code;
       if (!out.has(key)) out.set(key, new Set());
       if (message) out.get(key)?.add(message);
@@ -80,18 +85,41 @@ describe.each(databaseKinds())('request log rollups on %s', (kind) => {
       .selectAll()
       .orderBy(['hour', 'method', 'route', 'status'])
       .execute(),
+    errorDays: await database.db
+      .selectFrom('request_log_error_days')
+      .selectAll()
+      .orderBy(['day', 'method', 'route', 'status'])
+      .execute(),
   });
 
   it("the writer's rollups are what recomputing them from the raw rows gives", async () => {
     const written = await snapshot();
-    expect(written.totals.reduce((n, r) => n + r.requests, 0)).toBe(1500);
+    expect(written.totals.reduce((n, r) => n + r.requests, 0)).toBe(2400);
+    expect(written.errorDays.length).toBeGreaterThan(0);
+    await rollUpRequestLogs(database.db, new Date(daysStart), new Date(daysEnd));
     await rollUpRequestLogs(database.db, new Date(start), new Date(end));
     const recomputed = await snapshot();
     expect(written.minutes).toEqual(recomputed.minutes);
     expect(written.totals).toEqual(recomputed.totals);
     const messages = await rawMessages();
-    const withoutSamples = (rows: typeof written.errors) => rows.map(({ samples: _, ...r }) => r);
+    const withoutSamples = <T extends { samples: string[] }>(rows: T[]) => rows.map(({ samples: _, ...r }) => r);
     expect(withoutSamples(written.errors)).toEqual(withoutSamples(recomputed.errors));
+    expect(withoutSamples(written.errorDays)).toEqual(withoutSamples(recomputed.errorDays));
+    // Each day holds its hours' errors.
+    const perDay = new Map<number, number>();
+    for (const r of written.errors) {
+      const day = Math.floor(r.hour.getTime() / DAY) * DAY;
+      perDay.set(day, (perDay.get(day) ?? 0) + r.count);
+    }
+    const dayTotals = new Map<number, number>();
+    for (const r of written.errorDays) dayTotals.set(r.day.getTime(), (dayTotals.get(r.day.getTime()) ?? 0) + r.count);
+    expect(dayTotals).toEqual(perDay);
+    const dayMessages = await rawMessages(DAY);
+    for (const r of [...written.errorDays, ...recomputed.errorDays]) {
+      const all = dayMessages.get(`${r.day.getTime()} ${r.route} ${r.method} ${r.status}`) ?? new Set();
+      expect(new Set(r.samples).size).toBe(Math.min(5, all.size));
+      for (const s of r.samples) expect(all.has(s)).toBe(true);
+    }
     // Samples: up to five distinct messages of the group, as many as it has when fewer.
     for (const r of [...written.errors, ...recomputed.errors]) {
       const all = messages.get(`${r.hour.getTime()} ${r.route} ${r.method} ${r.status}`) ?? new Set();
@@ -100,8 +128,12 @@ describe.each(databaseKinds())('request log rollups on %s', (kind) => {
     }
   });
 
-  it('errors for any window (whole hours from the rollup, the ends from raw rows) match the raw rows', async () => {
+  it('errors for any window (whole days and hours from the rollups, the ends from raw rows) match the raw rows', async () => {
     const windows: [number, number][] = [
+      [daysStart, end], // days, hours and partial hours at both ends
+      [daysStart - 5 * 60_000, daysEnd + 5 * 60_000], // whole days inside, the rest around them
+      [Math.ceil(daysStart / DAY) * DAY, Math.ceil(daysStart / DAY) * DAY + DAY], // one whole day
+      [Math.ceil(daysStart / DAY) * DAY + 30 * 60_000, Math.ceil(daysStart / DAY) * DAY + 2 * DAY - HOUR], // no whole day at the start
       [start, end], // partial hours at both ends
       [Math.ceil(start / HOUR) * HOUR, Math.floor(end / HOUR) * HOUR], // whole hours only
       [start + 5 * 60_000, start + 25 * 60_000], // inside one hour
@@ -171,5 +203,6 @@ describe.each(databaseKinds())('request log rollups on %s', (kind) => {
     const after = await snapshot();
     expect(after.totals).toEqual(before.totals);
     expect(after.errors.map(({ samples: _, ...r }) => r)).toEqual(before.errors.map(({ samples: _, ...r }) => r));
+    expect(after.errorDays.map(({ samples: _, ...r }) => r)).toEqual(before.errorDays.map(({ samples: _, ...r }) => r));
   });
 });

@@ -203,8 +203,9 @@ describe.each(databaseKinds())('request logging on %s', (kind) => {
     const old = new Date(Date.now() - 10 * 86_400_000);
     await ensureRequestLogPartitions(database.db, old, 0);
     const writer = new RequestLogWriter();
-    writer.add(entry({ createdAt: old, requestId: 'ten-days-old' }));
-    writer.add(entry({ requestId: 'from-today' }));
+    writer.add(entry({ createdAt: old, requestId: 'ten-days-old', status: 500, errorCode: 'INTERNAL' }));
+    const today = new Date();
+    writer.add(entry({ createdAt: today, requestId: 'from-today', status: 500, errorCode: 'INTERNAL' }));
     await writer.drain(database.db);
     const config = parseConfig({ ...TEST_ENV, DATABASE_URL: database.url });
     const result = await runJob(
@@ -216,6 +217,19 @@ describe.each(databaseKinds())('request logging on %s', (kind) => {
     expect(result.run?.message).toContain(partitionName(old));
     expect(await logsFor('ten-days-old')).toEqual([]);
     expect(await logsFor('from-today')).toHaveLength(1);
+    // The rollups of the dropped day go with it; today's stay.
+    const utcDay = (at: Date) => Math.floor(at.getTime() / 86_400_000) * 86_400_000;
+    const errorDays = (await database.db.selectFrom('request_log_error_days').select('day').execute()).map((r) =>
+      r.day.getTime(),
+    );
+    expect(errorDays).not.toContain(utcDay(old));
+    expect(errorDays).toContain(utcDay(today));
+    const errorHours = await database.db
+      .selectFrom('request_log_error_hours')
+      .select('hour')
+      .where('hour', '<', new Date(Date.now() - 9 * 86_400_000))
+      .execute();
+    expect(errorHours).toEqual([]);
     const tomorrow = partitionName(new Date(Date.now() + 86_400_000));
     const { rows } = await sql<{
       n: number;

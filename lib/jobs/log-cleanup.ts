@@ -38,6 +38,11 @@ export const logCleanup: JobDefinition = {
       await db.deleteFrom('request_log_minutes').where('minute', '<', logCutoff).executeTakeFirst(),
       await db.deleteFrom('request_log_minute_totals').where('minute', '<', logCutoff).executeTakeFirst(),
       await db.deleteFrom('request_log_error_hours').where('hour', '<', logCutoff).executeTakeFirst(),
+      // A day goes once all of it is past retention, as its partition does.
+      await db
+        .deleteFrom('request_log_error_days')
+        .where('day', '<', new Date(logCutoff.getTime() - DAY_MS))
+        .executeTakeFirst(),
     ].reduce((sum, r) => sum + Number(r.numDeletedRows), 0);
     return {
       recordsProcessed: runs + windows + throttleRows + droppedPartitions.length + rollupRows,

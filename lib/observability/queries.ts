@@ -95,21 +95,36 @@ export type ErrorGroup = {
 };
 
 const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+const ceilTo = (at: number, unit: number) => Math.ceil(at / unit) * unit;
+const floorTo = (at: number, unit: number) => Math.floor(at / unit) * unit;
 
 /**
  * Errors grouped by route, method and status (5xx, and 4xx when asked), biggest first, for any
- * window: whole hours come from the hourly error rollup the writer keeps, the partial hours at
- * either end from the raw rows (the partial error index), so a week costs about what a day does.
+ * window: whole UTC days come from the daily error rollup, the whole hours left at either end
+ * from the hourly one, and the partial hours at the very ends from the raw rows (the partial
+ * error index), so a week costs about what a day does and every count is exact.
  */
 export async function errorsByRoute(
   db: Db,
   options: { from: Date; to: Date; include4xx: boolean },
 ): Promise<ErrorGroup[]> {
-  const { from, to } = options;
+  const from = options.from.getTime();
+  const to = options.to.getTime();
   const minStatus = options.include4xx ? 400 : 500;
-  // [fullFrom, fullTo) is the span of whole hours inside the window (empty when there is none).
-  const fullFrom = new Date(Math.min(Math.ceil(from.getTime() / HOUR_MS) * HOUR_MS, to.getTime()));
-  const fullTo = new Date(Math.max(Math.floor(to.getTime() / HOUR_MS) * HOUR_MS, fullFrom.getTime()));
+  // [hourFrom, hourTo): the whole hours inside the window; [dayFrom, dayTo): the whole days
+  // inside those (each span empty when there is none).
+  const hourFrom = Math.min(ceilTo(from, HOUR_MS), to);
+  const hourTo = Math.max(floorTo(to, HOUR_MS), hourFrom);
+  const dayFrom = Math.min(ceilTo(hourFrom, DAY_MS), hourTo);
+  const dayTo = Math.max(floorTo(hourTo, DAY_MS), dayFrom);
+  const at = (ms: number) => new Date(ms);
+  const rawRows = (lo: number, hi: number) => sql`
+    select coalesce(route, ${UNMATCHED_ROUTE}), method, status, count(*)::int, min(created_at), max(created_at),
+      coalesce((array_agg(distinct ${errorSampleSql}) filter (where ${errorSampleSql} is not null))[1:${sql.lit(ERROR_SAMPLES)}], '{}')
+    from request_logs
+    where status >= ${minStatus} and created_at >= ${at(lo)} and created_at < ${at(hi)}
+    group by 1, 2, 3`;
   const { rows } = await sql<{
     route: string;
     method: string;
@@ -121,15 +136,20 @@ export async function errorsByRoute(
   }>`
     with part as (
       select route, method, status, count, first_seen, last_seen, samples
-      from request_log_error_hours
-      where hour >= ${fullFrom} and hour < ${fullTo} and status >= ${minStatus}
+      from request_log_error_days
+      where day >= ${at(dayFrom)} and day < ${at(dayTo)} and status >= ${minStatus}
       union all
-      select coalesce(route, ${UNMATCHED_ROUTE}), method, status, count(*)::int, min(created_at), max(created_at),
-        coalesce((array_agg(distinct ${errorSampleSql}) filter (where ${errorSampleSql} is not null))[1:${sql.lit(ERROR_SAMPLES)}], '{}')
-      from request_logs
-      where status >= ${minStatus}
-        and ((created_at >= ${from} and created_at < ${fullFrom}) or (created_at >= ${fullTo} and created_at < ${to}))
-      group by 1, 2, 3
+      select route, method, status, count, first_seen, last_seen, samples
+      from request_log_error_hours
+      where hour >= ${at(hourFrom)} and hour < ${at(dayFrom)} and status >= ${minStatus}
+      union all
+      select route, method, status, count, first_seen, last_seen, samples
+      from request_log_error_hours
+      where hour >= ${at(dayTo)} and hour < ${at(hourTo)} and status >= ${minStatus}
+      union all
+      ${rawRows(from, hourFrom)}
+      union all
+      ${rawRows(hourTo, to)}
     ),
     grouped as (
       select route, method, status, sum(count)::int as count, min(first_seen) as first_seen, max(last_seen) as last_seen
@@ -137,10 +157,16 @@ export async function errorsByRoute(
       order by count desc, route, method, status
       limit 100
     ),
-    sampled as (
-      select route, method, status, (array_agg(distinct s))[1:${sql.lit(ERROR_SAMPLES)}] as samples
+    -- Samples for the groups shown only, made distinct by hashing rather than sorting.
+    distinct_samples as (
+      select route, method, status, s
       from part, unnest(part.samples) as s
-      group by 1, 2, 3
+      where (route, method, status) in (select route, method, status from grouped)
+      group by 1, 2, 3, 4
+    ),
+    sampled as (
+      select route, method, status, (array_agg(s))[1:${sql.lit(ERROR_SAMPLES)}] as samples
+      from distinct_samples group by 1, 2, 3
     )
     select g.*, coalesce(x.samples, '{}') as samples
     from grouped g left join sampled x using (route, method, status)

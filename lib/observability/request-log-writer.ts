@@ -183,7 +183,7 @@ function groupOf<K, V>(groups: Map<K, V>, key: K, make: () => V): V {
   return group;
 }
 
-/** The batch's contribution to the three rollups, keyed as their primary keys. */
+/** The batch's contribution to the four rollups, keyed as their primary keys. */
 function rollUpBatch(batch: RequestLogEntry[]) {
   const minutes = new Map<string, LatencyGroup & { minute: number; method: string; route: string }>();
   const totals = new Map<number, LatencyGroup>();
@@ -220,7 +220,33 @@ function rollUpBatch(batch: RequestLogEntry[]) {
       if (sample && group.samples.length < ERROR_SAMPLES && !group.samples.includes(sample)) group.samples.push(sample);
     }
   }
-  return { minutes: [...minutes.values()], totals: [...totals.entries()], errors: [...errors.values()] };
+  // The same error groups per day, for windows of days (errors over a week read ~24x fewer rows).
+  const days = new Map<string, ErrorGroup & { day: number; method: string; route: string; status: number }>();
+  for (const h of errors.values()) {
+    const day = Math.floor(h.hour / DAY_MS) * DAY_MS;
+    const group = groupOf(days, `${day} ${h.status} ${h.method} ${h.route}`, () => ({
+      day,
+      method: h.method,
+      route: h.route,
+      status: h.status,
+      count: 0,
+      first: h.first,
+      last: h.last,
+      samples: [] as string[],
+    }));
+    group.count += h.count;
+    if (h.first < group.first) group.first = h.first;
+    if (h.last > group.last) group.last = h.last;
+    for (const sample of h.samples) {
+      if (group.samples.length < ERROR_SAMPLES && !group.samples.includes(sample)) group.samples.push(sample);
+    }
+  }
+  return {
+    minutes: [...minutes.values()],
+    totals: [...totals.entries()],
+    errors: [...errors.values()],
+    errorDays: [...days.values()],
+  };
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -228,7 +254,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const epochTimed = (e: RequestLogEntry) => ({ ...e, createdAt: e.createdAt.getTime() });
 
 async function insertBatch(db: Db, batch: RequestLogEntry[]): Promise<void> {
-  const { minutes, totals, errors } = rollUpBatch(batch);
+  const { minutes, totals, errors, errorDays } = rollUpBatch(batch);
   // One statement (data-modifying CTEs), so no rollup counts rows that were not written and no
   // multi-statement transaction is held (pglite-socket mixes those up under concurrency). Each
   // set goes in as one JSON parameter read by json_to_recordset: a fixed-size statement whatever
@@ -236,6 +262,7 @@ async function insertBatch(db: Db, batch: RequestLogEntry[]): Promise<void> {
   const rollupRows = minutes.map((r) => ({ ...r, minute: iso(r.minute) }));
   const totalRows = totals.map(([minute, r]) => ({ ...r, minute: iso(minute) }));
   const errorRows = errors.map((r) => ({ ...r, hour: iso(r.hour), first: iso(r.first), last: iso(r.last) }));
+  const errorDayRows = errorDays.map((r) => ({ ...r, day: iso(r.day), first: iso(r.first), last: iso(r.last) }));
   await sql`with logged as (
       insert into request_logs (created_at, method, path, route, status, duration_ms, user_id, ip, request_id, error_code, error_message)
       select to_timestamp("createdAt" / 1000.0), method, path, route, status, "durationMs", "userId", ip, "requestId",
@@ -265,12 +292,23 @@ async function insertBatch(db: Db, batch: RequestLogEntry[]): Promise<void> {
         duration_sum_ms = m.duration_sum_ms + excluded.duration_sum_ms,
         duration_max_ms = greatest(m.duration_max_ms, excluded.duration_max_ms),
         buckets = array(select a + b from unnest(m.buckets, excluded.buckets) as h(a, b))
+    ),
+    error_hours as (
+      insert into request_log_error_hours as e (hour, method, route, status, count, first_seen, last_seen, samples)
+      select hour, method, route, status, count, first, last, samples
+      from json_to_recordset(${JSON.stringify(errorRows)}::json) as t(hour timestamptz, method text, route text,
+        status smallint, count integer, first timestamptz, last timestamptz, samples text[])
+      on conflict (hour, method, route, status) do update set
+        count = e.count + excluded.count, first_seen = least(e.first_seen, excluded.first_seen),
+        last_seen = greatest(e.last_seen, excluded.last_seen),
+        samples = case when cardinality(e.samples) >= ${ERROR_SAMPLES} then e.samples
+          else (array(select distinct s from unnest(e.samples || excluded.samples) as x(s)))[1:${ERROR_SAMPLES}] end
     )
-    insert into request_log_error_hours as e (hour, method, route, status, count, first_seen, last_seen, samples)
-    select hour, method, route, status, count, first, last, samples
-    from json_to_recordset(${JSON.stringify(errorRows)}::json) as t(hour timestamptz, method text, route text,
+    insert into request_log_error_days as e (day, method, route, status, count, first_seen, last_seen, samples)
+    select day, method, route, status, count, first, last, samples
+    from json_to_recordset(${JSON.stringify(errorDayRows)}::json) as t(day timestamptz, method text, route text,
       status smallint, count integer, first timestamptz, last timestamptz, samples text[])
-    on conflict (hour, method, route, status) do update set
+    on conflict (day, method, route, status) do update set
       count = e.count + excluded.count, first_seen = least(e.first_seen, excluded.first_seen),
       last_seen = greatest(e.last_seen, excluded.last_seen),
       samples = case when cardinality(e.samples) >= ${ERROR_SAMPLES} then e.samples

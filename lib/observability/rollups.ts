@@ -3,6 +3,7 @@ import type { Db } from '../db/connection.ts';
 import { ERROR_SAMPLES, LATENCY_BUCKETS_MS, UNMATCHED_ROUTE } from './request-log-writer.ts';
 
 const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
 
 /** The rollups' latency histogram of a group of raw rows, bucketed exactly as the writer buckets. */
 function latencyHistogramSql() {
@@ -16,7 +17,8 @@ function latencyHistogramSql() {
   return sql<number[]>`array[${sql.join(counts)}]::integer[]`;
 }
 
-export type Rollup = 'minutes' | 'totals' | 'errors';
+/** errorDays are summed from the hourly error groups, so they come after `errors` when both are asked. */
+export type Rollup = 'minutes' | 'totals' | 'errors' | 'errorDays';
 
 /** The message an error row contributes to its group's samples (null when it has none). */
 export const errorSampleSql = sql<string | null>`nullif(coalesce(error_message, error_code), '')`;
@@ -24,7 +26,7 @@ export const errorSampleSql = sql<string | null>`nullif(coalesce(error_message, 
 /**
  * Recomputes the rollups (all unless named) of the whole hours covering [from, to) from the raw rows, replacing what
  * is stored for the groups that have rows: the per-minute rollup per route, its totals per
- * minute, and the hourly error groups. The writer keeps them as it goes; this is the reference they
+ * minute, and the hourly and daily error groups. The writer keeps them as it goes; this is the reference they
  * must agree with, what a bulk load (the seed bench) uses instead of the writer, and the backfill.
  */
 export async function rollUpRequestLogs(
@@ -32,7 +34,7 @@ export async function rollUpRequestLogs(
   db: Db | Kysely<any>,
   from: Date,
   to: Date,
-  rollups: readonly Rollup[] = ['minutes', 'totals', 'errors'],
+  rollups: readonly Rollup[] = ['minutes', 'totals', 'errors', 'errorDays'],
 ): Promise<void> {
   const start = new Date(Math.floor(from.getTime() / HOUR_MS) * HOUR_MS);
   const end = new Date(Math.ceil(to.getTime() / HOUR_MS) * HOUR_MS);
@@ -66,6 +68,40 @@ export async function rollUpRequestLogs(
     where status >= 400 and created_at >= ${start} and created_at < ${end}
     group by 1, 2, 3, 4
     on conflict (hour, method, route, status) do update set
+      count = excluded.count, first_seen = excluded.first_seen, last_seen = excluded.last_seen,
+      samples = excluded.samples`.execute(db);
+  if (rollups.includes('errorDays')) await rollUpErrorDays(db, start, end);
+}
+
+/**
+ * The daily error groups of the whole UTC days touching [from, to), summed from the hourly ones
+ * (replacing what is stored for the groups that have hours).
+ */
+export async function rollUpErrorDays(
+  // biome-ignore lint/suspicious/noExplicitAny: the backfill migration passes its untyped Kysely
+  db: Db | Kysely<any>,
+  from: Date,
+  to: Date,
+): Promise<void> {
+  const dayStart = new Date(Math.floor(from.getTime() / DAY_MS) * DAY_MS);
+  const dayEnd = new Date(Math.ceil(to.getTime() / DAY_MS) * DAY_MS);
+  await sql`with h as (
+      select date_trunc('day', hour, 'UTC') as day, method, route, status, count, first_seen, last_seen, samples
+      from request_log_error_hours where hour >= ${dayStart} and hour < ${dayEnd}
+    ),
+    sums as (
+      select day, method, route, status, sum(count)::int as count, min(first_seen) as first_seen,
+        max(last_seen) as last_seen
+      from h group by 1, 2, 3, 4
+    ),
+    sampled as (
+      select day, method, route, status, (array_agg(distinct s))[1:${sql.lit(ERROR_SAMPLES)}] as samples
+      from h, unnest(h.samples) as s group by 1, 2, 3, 4
+    )
+    insert into request_log_error_days (day, method, route, status, count, first_seen, last_seen, samples)
+    select day, method, route, status, count, first_seen, last_seen, coalesce(sampled.samples, '{}')
+    from sums left join sampled using (day, method, route, status)
+    on conflict (day, method, route, status) do update set
       count = excluded.count, first_seen = excluded.first_seen, last_seen = excluded.last_seen,
       samples = excluded.samples`.execute(db);
 }
