@@ -69,7 +69,9 @@ export const adminSystem = createFunction()
       {
         ...report,
         backup,
-        scheduler: s.scheduler ? { enabled: true, nextRuns: s.scheduler.nextRuns() } : { enabled: false },
+        scheduler: s.scheduler
+          ? { enabled: true, by: s.scheduler.by, nextRuns: s.scheduler.nextRuns() }
+          : { enabled: false },
         requestLogWriter: s.requestLogs.stats(),
       },
       200,

@@ -3,6 +3,7 @@ import type { AuthUserCache } from '../lib/auth/user-cache.ts';
 import type { ScratchFactory } from '../lib/backup/drill.ts';
 import type { Config } from '../lib/config.ts';
 import type { Db } from '../lib/db/connection.ts';
+import type { ScheduleView } from '../lib/jobs/schedule.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { HttpMetrics } from '../lib/metrics/http-metrics.ts';
 import type { ProcessMetrics } from '../lib/metrics/prometheus.ts';
@@ -28,8 +29,11 @@ export type Services = {
   rateLimiter: RateLimiter | null;
   /** Request logs, buffered and written off the hot path. */
   requestLogs: RequestLogWriter;
-  /** The in-process scheduler, when this process runs one (Node, ENABLE_SCHEDULED_TASKS). */
-  scheduler?: { nextRuns(): Record<string, string | null> };
+  /**
+   * What fires the jobs, when the deployment has something that does: the in-process scheduler
+   * (Node, ENABLE_SCHEDULED_TASKS) or Cron Triggers (Workers, wrangler.toml's [triggers] crons).
+   */
+  scheduler?: ScheduleView;
   /** CPU, memory, disk, process and event-loop figures (Node only). */
   hostMetrics?: () => Promise<Record<string, unknown>>;
   /** pg pool usage (Node only; Workers use a connection per request). */

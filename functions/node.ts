@@ -15,9 +15,8 @@ import { type Config, parseConfigOrExit } from '../lib/config.ts';
 import { createDb, createPool, type Db } from '../lib/db/connection.ts';
 import { migrateOrThrow } from '../lib/db/migrate.ts';
 import { JOBS } from '../lib/jobs/registry.ts';
-import { nextRunAfter } from '../lib/jobs/schedule.ts';
+import { scheduleView } from '../lib/jobs/schedule.ts';
 import { acceleratedClock, type Scheduler, startScheduler } from '../lib/jobs/scheduler.ts';
-import type { JobDefinition } from '../lib/jobs/types.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { HttpMetrics } from '../lib/metrics/http-metrics.ts';
 import { RequestLogWriter } from '../lib/observability/request-log-writer.ts';
@@ -180,14 +179,6 @@ export function startBackgroundWork(s: BackgroundServices): {
   };
 }
 
-/** Next runs for the admin views of a cluster worker, whose primary runs the scheduler. */
-function scheduleView(jobs: readonly JobDefinition[]): NonNullable<Services['scheduler']> {
-  return {
-    nextRuns: () =>
-      Object.fromEntries(jobs.map((job) => [job.name, nextRunAfter(job.schedule, new Date())?.toISOString() ?? null])),
-  };
-}
-
 export type NodeServerOptions = {
   logger?: Logger;
   /** Set in a cluster worker: HTTP only, metrics gathered from every worker through the primary. */
@@ -247,7 +238,8 @@ export async function startNodeServer(config: Config, options: NodeServerOptions
         http: services.httpMetrics.snapshot(),
         requestLogs: services.requestLogs.stats(),
       }));
-      if (config.jobs.scheduler) services.scheduler = scheduleView(JOBS);
+      // Next runs for its admin views: its primary runs the scheduler.
+      if (config.jobs.scheduler) services.scheduler = scheduleView(JOBS, 'in-process');
     }
     const app = createApp({ acquire: () => services });
     const server = await listen(app, config);
@@ -256,7 +248,8 @@ export async function startNodeServer(config: Config, options: NodeServerOptions
     );
     if (!options.clusterWorker) {
       const background = startBackgroundWork(services);
-      if (background.scheduler) services.scheduler = background.scheduler;
+      const { scheduler } = background;
+      if (scheduler) services.scheduler = { by: 'in-process', nextRuns: () => scheduler.nextRuns() };
       cleanup.unshift(() => background.stop());
     }
     const port = (server.address() as AddressInfo).port;

@@ -5,7 +5,7 @@ import { type Config, ConfigError, parseConfig } from '../lib/config.ts';
 import { createDb, createPool } from '../lib/db/connection.ts';
 import { JOBS, scheduledJobs } from '../lib/jobs/registry.ts';
 import { runJob } from '../lib/jobs/runner.ts';
-import { slotOf } from '../lib/jobs/schedule.ts';
+import { scheduleView, slotOf } from '../lib/jobs/schedule.ts';
 import { createLogger } from '../lib/logger.ts';
 import { HttpMetrics } from '../lib/metrics/http-metrics.ts';
 import { RequestLogWriter } from '../lib/observability/request-log-writer.ts';
@@ -110,6 +110,11 @@ const provider: ServicesProvider = {
       httpMetrics,
       logger,
       runtime: 'workerd',
+      // Cron Triggers fire every configured job (wrangler.toml's crons are made from JOBS).
+      scheduler: scheduleView(
+        JOBS.filter((job) => !job.unconfigured?.(config)),
+        'cron-triggers',
+      ),
       instanceId,
       startedAt,
       assets: async (name) => {

@@ -749,16 +749,21 @@ describe.each(runtimes)(`the core route suite on %s (Postgres ${kind})`, (runtim
       expect(db.body.pool).toMatchObject({ max: expect.any(Number) });
       expect(health.body.scheduler).toMatchObject({
         enabled: true,
+        by: 'in-process',
         nextRuns: expect.objectContaining({ log_cleanup: expect.any(String) }),
       });
     } else {
       // A Worker runs on Cloudflare's machines: no host figures, no pool (a connection per
-      // request), no in-process scheduler (Cron Triggers fire the jobs). All documented.
+      // request); Cron Triggers fire the jobs, and health says so with their next runs.
       for (const key of hostFigures) {
         expect(metrics.body[key], key).toEqual({ available: false, reason: expect.stringContaining('Cloudflare') });
       }
       expect(db.body.pool).toEqual({ available: false, reason: expect.any(String) });
-      expect(health.body.scheduler).toEqual({ enabled: false });
+      expect(health.body.scheduler).toMatchObject({
+        enabled: true,
+        by: 'cron-triggers',
+        nextRuns: expect.objectContaining({ log_cleanup: expect.any(String) }),
+      });
     }
   });
 

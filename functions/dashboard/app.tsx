@@ -265,7 +265,7 @@ dashboard.get('/admin/system', async (c) => {
     activeUsers: active,
     jobs,
     writer: s.requestLogs.stats(),
-    scheduler: !!s.scheduler,
+    scheduler: s.scheduler?.by ?? null,
     deploy: {
       commit: s.config.deployCommit ?? null,
       deployedAt: s.config.deployTime ?? null,

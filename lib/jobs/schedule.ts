@@ -9,6 +9,21 @@ export function nextRunAfter(schedule: string, from: Date): Date | null {
   return cronFor(schedule).nextRun(from);
 }
 
+/** What fires the jobs and when each fires next, for health and the admin views. */
+export type ScheduleView = { by: 'in-process' | 'cron-triggers'; nextRuns(): Record<string, string | null> };
+
+/** Each job's next fire time from its schedule (UTC). */
+export function scheduleView(
+  jobs: readonly { name: string; schedule: string }[],
+  by: ScheduleView['by'],
+): ScheduleView {
+  return {
+    by,
+    nextRuns: () =>
+      Object.fromEntries(jobs.map((job) => [job.name, nextRunAfter(job.schedule, new Date())?.toISOString() ?? null])),
+  };
+}
+
 export function previousRunBefore(schedule: string, reference: Date): Date | null {
   return cronFor(schedule).previousRuns(1, reference)[0] ?? null;
 }

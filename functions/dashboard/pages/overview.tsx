@@ -30,7 +30,8 @@ export type OverviewData = {
   activeUsers: Loaded<number>;
   jobs: Loaded<JobStatusView[]>;
   writer: WriterStats;
-  scheduler: boolean;
+  /** What fires the jobs here, when something does. */
+  scheduler: 'in-process' | 'cron-triggers' | null;
   deploy: { commit: string | null; deployedAt: string | null; version: string; runtime: string; startedAt: Date };
   now: Date;
 };
@@ -83,7 +84,13 @@ const HealthCard: FC<{ data: OverviewData }> = ({ data }) => {
       <div class="health">
         <span class={`dot ${scheduler ? 'ok' : ''}`} />
         <strong>Job scheduler</strong>
-        <span class="sub">{scheduler ? 'running in this process' : 'off here (system cron or Workers triggers)'}</span>
+        <span class="sub">
+          {scheduler === 'in-process'
+            ? 'running in this process'
+            : scheduler === 'cron-triggers'
+              ? 'Cloudflare Cron Triggers'
+              : 'off here (system cron or by hand)'}
+        </span>
       </div>
     </section>
   );
