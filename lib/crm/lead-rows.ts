@@ -19,6 +19,7 @@ export type LeadRecord = {
 };
 
 const LIMITS = { externalId: 255, name: 200, phone: 50, email: 254, city: 120, source: 120, status: 50, notes: 10_000 };
+const CHECKED_FIELDS = ['name', 'phone', 'email', 'city', 'source', 'status', 'notes'] as const;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const decoder = new TextDecoder();
 
@@ -57,9 +58,9 @@ export function validateLeadRow(row: SourceRow, timeZone: string): LeadRecord | 
     status: text(row.status)?.toLowerCase() ?? 'new',
     notes: text(row.notes),
   };
-  for (const [field, value] of Object.entries(fields)) {
-    const limit = LIMITS[field as keyof typeof LIMITS];
-    if (value && value.length > limit) return reject(`${field} longer than ${limit} characters`);
+  for (const field of CHECKED_FIELDS) {
+    const value = fields[field];
+    if (value && value.length > LIMITS[field]) return reject(`${field} longer than ${LIMITS[field]} characters`);
   }
   if (!fields.name && !fields.phone && !fields.email) return reject('no name, phone or email');
   if (fields.email && !EMAIL.test(fields.email)) return reject(`email "${fields.email}" is malformed`);

@@ -155,20 +155,37 @@ export async function upsertLeadBatch(
   records: readonly LeadRecord[],
   cursor: { source: string; value: unknown },
 ): Promise<{ inserted: number; updated: number }> {
-  const column = <T>(pick: (r: LeadRecord) => T) => records.map(pick);
   const keepLocal = sql`leads.edited_at is not null and leads.edited_at >= excluded.source_updated_at`;
+  // The batch goes in as one JSON parameter read by json_to_recordset: JSON.stringify costs the
+  // event loop a fraction of what pg's encoding of eleven text[] parameters does. Times as epoch
+  // milliseconds (a Date would go through toJSON).
+  const rows = JSON.stringify(
+    records.map((r) => ({
+      e: r.externalId,
+      n: r.name,
+      p: r.phone,
+      m: r.email,
+      c: r.city,
+      so: r.source,
+      st: r.status,
+      a: r.assignee,
+      no: r.notes,
+      cr: r.createdAt.getTime(),
+      u: r.updatedAt.getTime(),
+    })),
+  );
   const result = await sql<{ inserted: number; updated: number }>`
     with written as (
       insert into leads (external_id, name, phone, email, city, source, status, assigned_to, source_assignee, notes,
         created_at, updated_at, source_updated_at, synced_at)
       select s.external_id, s.name, s.phone, s.email, s.city, s.source, s.status, u.id, s.assignee, s.notes,
         s.created_at, s.updated_at, s.updated_at, now()
-      from unnest(
-        ${column((r) => r.externalId)}::text[], ${column((r) => r.name)}::text[], ${column((r) => r.phone)}::text[],
-        ${column((r) => r.email)}::text[], ${column((r) => r.city)}::text[], ${column((r) => r.source)}::text[],
-        ${column((r) => r.status)}::text[], ${column((r) => r.assignee)}::text[], ${column((r) => r.notes)}::text[],
-        ${column((r) => r.createdAt.toISOString())}::timestamptz[], ${column((r) => r.updatedAt.toISOString())}::timestamptz[]
-      ) as s(external_id, name, phone, email, city, source, status, assignee, notes, created_at, updated_at)
+      from (
+        select e as external_id, n as name, p as phone, m as email, c as city, so as source, st as status,
+          a as assignee, no as notes, to_timestamp(cr / 1000.0) as created_at, to_timestamp(u / 1000.0) as updated_at
+        from json_to_recordset(${rows}::json) as t(e text, n text, p text, m text, c text, so text, st text, a text,
+          no text, cr float8, u float8)
+      ) s
       left join users u on u.email = s.assignee
       on conflict (external_id) do update set
         name = excluded.name, phone = excluded.phone, email = excluded.email, city = excluded.city,

@@ -25,6 +25,29 @@ describe('device wall-clock times to instants', () => {
     expect(iso('2026-11-01T01:30:00.25Z', 'Asia/Kolkata')).toBe('2026-11-01T01:30:00.250Z');
   });
 
+  it('reads MySQL’s layout (the fast path) exactly as the general parser reads the same time', () => {
+    const zones = ['UTC', 'Asia/Kolkata', 'Europe/London', 'America/New_York'];
+    const times = [
+      '2026-11-20 09:00:00',
+      '2026-11-20 09:00:00.5',
+      '2026-11-20 09:00:00.25',
+      '2026-11-20 09:00:00.123456',
+      '2024-02-29 23:59:59.999',
+      '2026-10-25 01:30:00',
+      '2026-03-29 01:30:00',
+      '1999-12-31 00:00:00',
+    ];
+    for (const zone of zones) {
+      for (const time of times) {
+        // A leading space sends the same text through the general parser (it trims).
+        expect(iso(time, zone), `${time} ${zone}`).toBe(iso(` ${time.replace(' ', 'T')}`, zone));
+        expect(iso(time, zone), `${time} ${zone}`).toBeDefined();
+      }
+    }
+    expect(iso('2026-11-20 09:00:00.123456', 'UTC')).toBe('2026-11-20T09:00:00.123Z');
+    expect(iso('2026-11-20 09:00:00.5', 'Asia/Kolkata')).toBe('2026-11-20T03:30:00.500Z');
+  });
+
   it('refuses what is not a real date and time', () => {
     for (const bad of [
       '2026-02-30 10:00:00',
@@ -32,6 +55,15 @@ describe('device wall-clock times to instants', () => {
       '2026-11-20',
       'yesterday',
       '0000-00-00 00:00:00',
+      '0099-01-01 00:00:00',
+      '2025-02-29 10:00:00',
+      '2026-04-31 10:00:00',
+      '2026-11-20 10:60:00',
+      '2026-11-20 10:00:60',
+      '2026-13-01 10:00:00',
+      '2026-11-20 1a:00:00',
+      '2026-11-20 10:00:00.',
+      '2026-11-20 10:00:00.1234567',
       '',
     ]) {
       expect(parseTimestamp(bad, 'UTC'), bad).toBeUndefined();
