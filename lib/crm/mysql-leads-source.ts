@@ -1,6 +1,7 @@
 import { DummyDriver, Kysely, MysqlAdapter, MysqlIntrospector, MysqlQueryCompiler, type RawBuilder, sql } from 'kysely';
 import type { Connection, ConnectionOptions } from 'mysql2/promise';
 import { NETWORK_CODES } from '../errors.ts';
+import { detectRuntime } from '../runtime.ts';
 import { LEAD_FIELDS, type LeadColumns } from './leads-mapping.ts';
 
 /** A source row as read: every lead field by name, raw values as the driver returns them. */
@@ -119,8 +120,9 @@ export class MysqlLeadsSource {
     const options: ConnectionOptions = {
       uri: this.#options.url.replace(/^mariadb:/, 'mysql:'),
       connectTimeout: this.#options.timeoutMs,
-      // workerd forbids code generation; mysql2's row parsers use it unless told not to.
-      disableEval: true,
+      // workerd forbids code generation, so mysql2 parses rows without it there; on Node its
+      // generated row parser reads a batch faster.
+      disableEval: detectRuntime() === 'workerd',
       // Dates as the server writes them: exact (DATETIME(6) keeps its microseconds) and handed
       // back unchanged in the cursor; converted with LEADS_MYSQL_TIMEZONE when validated.
       dateStrings: true,
