@@ -212,6 +212,21 @@ describe.skipIf(skipReason !== null)(
         await expectMirrors(await sourceRows('id in (1, 2, 3, 6)'));
       });
 
+      it('a NUL in a source text (MySQL stores it, Postgres text cannot) arrives as U+FFFD, and its batch goes on', async () => {
+        await addRows(3);
+        await my.conn.query(
+          "update leads set name = concat('Ana', char(0), 'Lima'), notes = char(0), updated_at = updated_at where id = 2",
+        );
+        const result = await sync();
+        expect(result.recordsProcessed).toBe(3);
+        const rows = await stored();
+        expect(rows.map((r) => [r.external_id, r.name, r.notes])).toEqual([
+          ['1', 'Lead 1', null],
+          ['2', 'Ana\ufffdLima', '\ufffd'],
+          ['3', 'Lead 3', null],
+        ]);
+      });
+
       it('maps an existing table with other column names (LEADS_MYSQL_TABLE, LEADS_MYSQL_COLUMNS)', async () => {
         await my.conn.query('drop table if exists crm_enquiries');
         await my.conn.query(`create table crm_enquiries (enquiry_no varchar(20) primary key, full_name varchar(100),

@@ -23,10 +23,15 @@ const CHECKED_FIELDS = ['name', 'phone', 'email', 'city', 'source', 'status', 'n
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const decoder = new TextDecoder();
 
-/** Text of a source value: strings trimmed, numbers and binary strings as text, empty as null. */
+/**
+ * Text of a source value: strings trimmed, numbers and binary strings as text, empty as null. A
+ * NUL, which MySQL stores and Postgres text cannot, becomes U+FFFD (as in the request log), so
+ * one such row neither fails its batch nor blocks every run after it.
+ */
 function text(value: unknown): string | null {
   if (value === null || value === undefined) return null;
-  const s = (value instanceof Uint8Array ? decoder.decode(value) : String(value)).trim();
+  let s = (value instanceof Uint8Array ? decoder.decode(value) : String(value)).trim();
+  if (s.includes('\0')) s = s.replaceAll('\0', '\ufffd');
   return s === '' ? null : s;
 }
 
