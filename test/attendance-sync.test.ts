@@ -212,6 +212,24 @@ describe.each(databaseKinds())('attendance_sync against a local device API (%s)'
     expect(await stored()).toHaveLength(2);
   });
 
+  it('a NUL in a punch’s text arrives as U+FFFD; the page is not refused on every run', async () => {
+    device.add(
+      punch(1, 'E\u00001', '2026-11-20 09:00:00', 'in', { employee_name: 'Ana\u0000', device_id: 'GATE\u0000' }),
+      punch(2, 'E2', '2026-11-20 09:01:00', 'in'),
+    );
+    const result = await sync();
+    expect(result.recordsProcessed).toBe(2);
+    const rows = await database.db
+      .selectFrom('attendance')
+      .select(['employee_code', 'employee_name', 'device_id'])
+      .orderBy('employee_code')
+      .execute();
+    expect(rows).toEqual([
+      { employee_code: 'E2', employee_name: 'Employee E2', device_id: 'GATE-1' },
+      { employee_code: 'E\ufffd1', employee_name: 'Ana\ufffd', device_id: 'GATE\ufffd' },
+    ]);
+  });
+
   it('converts across DST changes: the repeated hour is its first occurrence, the skipped hour moves forward, offsets are exact', async () => {
     device.add(
       // New York falls back on 2026-11-01 at 02:00 EDT -> 01:00 EST.

@@ -16,10 +16,12 @@ export type PunchRecord = {
   externalId: string | null;
 };
 
+/** A string or number as trimmed text (null when empty); a NUL, which Postgres text cannot hold, as U+FFFD. */
 const plainText = (value: unknown): string | null => {
   if (value === null || value === undefined) return null;
   if (typeof value !== 'string' && typeof value !== 'number') return null;
-  const s = String(value).trim();
+  let s = String(value).trim();
+  if (s.includes('\0')) s = s.replaceAll('\0', '\ufffd');
   return s === '' ? null : s;
 };
 
