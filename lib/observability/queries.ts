@@ -157,7 +157,7 @@ export async function errorsByRoute(
       order by count desc, route, method, status
       limit 100
     ),
-    -- Samples for the groups shown only, made distinct by hashing rather than sorting.
+    -- Samples only for the groups shown.
     distinct_samples as (
       select route, method, status, s
       from part, unnest(part.samples) as s
