@@ -100,7 +100,7 @@ export async function* encrypt(source: Bytes, key: Uint8Array): Bytes {
   }
   // Plaintext is copied into two chunk buffers used in turn: one is held back (so the last chunk
   // can be marked final) while the other fills. A new buffer per chunk lived long enough to reach
-  // V8's old generation, where dead ones waited for a full GC: up to ~60 MB of them at a time.
+  // V8's old generation, where dead ones waited for a full GC (tens of megabytes of them).
   let filling = new Uint8Array(CHUNK_BYTES);
   let held = new Uint8Array(CHUNK_BYTES);
   let filled = 0;
