@@ -1,6 +1,5 @@
-// One backup or restore in a process of its own, so the bench can read its peak RSS. Prints one
-// JSON line: { id, ms, maxRssMb }.
-import { createBackup } from '../lib/backup/create.ts';
+// One restore in a process of its own, so the bench can read its time and peak RSS (the backup is
+// measured through the CLI itself). Prints one JSON line: { id, ms, maxRssMb }.
 import { restoreBackup } from '../lib/backup/restore.ts';
 import { parseConfig } from '../lib/config.ts';
 import { createDb, createPool } from '../lib/db/connection.ts';
@@ -23,18 +22,13 @@ const sampler = setInterval(() => {
   peak.arrayBuffers = Math.max(peak.arrayBuffers, m.arrayBuffers);
 }, 250);
 try {
-  let made: string | undefined;
-  if (command === 'create') {
-    made = (await createBackup({ db, storage, settings: config.backup, logger }, { trigger: 'cli', holder: 'bench' }))
-      .id;
-  } else if (command === 'restore' && id) {
-    await restoreBackup({ target: db, storage, prefix: config.backup.prefix, encryptionKey: undefined, logger }, id);
-  } else throw new Error('usage: backup-child create | restore <id>');
+  if (command !== 'restore' || !id) throw new Error('usage: backup-child restore <id>');
+  await restoreBackup({ target: db, storage, prefix: config.backup.prefix, encryptionKey: undefined, logger }, id);
   const ms = performance.now() - started;
   const mb = (n: number) => Math.round(n / 1024 / 1024);
   console.log(
     JSON.stringify({
-      id: made ?? id,
+      id,
       ms,
       maxRssMb: process.resourceUsage().maxRSS / 1024,
       peakHeapMb: mb(peak.heapUsed),

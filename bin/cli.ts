@@ -1,12 +1,20 @@
 import { Command } from 'commander';
-import { alertsCommand } from './commands/alerts.ts';
-import { backupCommand } from './commands/backup.ts';
-import { cronCommand } from './commands/cron.ts';
-import { logsCommand } from './commands/logs.ts';
-import { migrateCommand } from './commands/migrate.ts';
-import { seedCommand } from './commands/seed.ts';
-import { telegramCommand } from './commands/telegram.ts';
-import { userCommand } from './commands/user.ts';
+
+/**
+ * Each command's module, loaded only when asked for: a module brings its part of the app (the
+ * backup code, the HTTP app for alerts, PGlite...), and a long `backup create` should not carry
+ * the rest in memory. Help and unknown names load them all.
+ */
+const COMMANDS = new Map<string, () => Promise<Command>>([
+  ['migrate', async () => (await import('./commands/migrate.ts')).migrateCommand()],
+  ['user', async () => (await import('./commands/user.ts')).userCommand()],
+  ['cron', async () => (await import('./commands/cron.ts')).cronCommand()],
+  ['logs', async () => (await import('./commands/logs.ts')).logsCommand()],
+  ['backup', async () => (await import('./commands/backup.ts')).backupCommand()],
+  ['alerts', async () => (await import('./commands/alerts.ts')).alertsCommand()],
+  ['seed', async () => (await import('./commands/seed.ts')).seedCommand()],
+  ['telegram', async () => (await import('./commands/telegram.ts')).telegramCommand()],
+]);
 
 const program = new Command('opsbase')
   .description('Opsbase operations CLI. Reads the same environment (and ./.env) as the server.')
@@ -16,16 +24,9 @@ const program = new Command('opsbase')
     process.exit(error.exitCode);
   });
 
-program.addCommand(migrateCommand());
-program.addCommand(userCommand());
-program.addCommand(cronCommand());
-program.addCommand(logsCommand());
-program.addCommand(backupCommand());
-program.addCommand(alertsCommand());
-program.addCommand(seedCommand());
-program.addCommand(telegramCommand());
-
 try {
+  const named = COMMANDS.get(process.argv[2] ?? '');
+  for (const load of named ? [named] : COMMANDS.values()) program.addCommand(await load());
   await program.parseAsync(process.argv);
 } catch (error) {
   // One line a person can act on; the stack only when asked for (LOG_LEVEL=debug).

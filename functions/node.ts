@@ -32,6 +32,7 @@ import {
   workerCount,
 } from './cluster.ts';
 import type { AppEnv, Services } from './context.ts';
+import { loadDotEnv } from './dotenv.ts';
 import { hostMetricsFor } from './host-metrics.ts';
 import { answerClientError } from './http-parse-errors.ts';
 import { type BackgroundServices, runnerDeps } from './jobs-http.ts';
@@ -296,11 +297,6 @@ function listen(
       );
     server.once('error', onError);
   });
-}
-
-/** Loads ./.env when present; variables already in the environment win. */
-export function loadDotEnv(path = '.env'): void {
-  if (existsSync(path)) process.loadEnvFile(path);
 }
 
 /** Exits cleanly on SIGTERM/SIGINT; a second signal exits at once. */

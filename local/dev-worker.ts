@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { loadDotEnv } from '../functions/node.ts';
+import { loadDotEnv } from '../functions/dotenv.ts';
 import { parseConfigOrExit } from '../lib/config.ts';
 import { createDb, createPool } from '../lib/db/connection.ts';
 import { migrateOrThrow } from '../lib/db/migrate.ts';

@@ -5,7 +5,8 @@
  * everything cleanly.
  */
 import { resolve } from 'node:path';
-import { loadDotEnv, type NodeServer, onShutdownSignal, startNodeServer } from '../functions/node.ts';
+import { loadDotEnv } from '../functions/dotenv.ts';
+import { type NodeServer, onShutdownSignal, startNodeServer } from '../functions/node.ts';
 import { ensureFirstAdmin } from '../lib/auth/bootstrap.ts';
 import { parseConfigOrExit } from '../lib/config.ts';
 import { createLogger } from '../lib/logger.ts';

@@ -24,7 +24,12 @@ export function spawnTsChild(
   entry: string,
   options: { env: NodeJS.ProcessEnv; ipc?: boolean; args?: string[] },
 ): TsChild {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...(options.args ?? [])], {
+  return spawnNodeChild(['--import', 'tsx', entry, ...(options.args ?? [])], options);
+}
+
+/** Runs `node <argv>` from the project root, e.g. `bin/opsbase.mjs backup create` as npx would. */
+export function spawnNodeChild(argv: string[], options: { env: NodeJS.ProcessEnv; ipc?: boolean }): TsChild {
+  const child = spawn(process.execPath, argv, {
     cwd: ROOT,
     env: options.env,
     stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],

@@ -11,7 +11,7 @@ import { createDb, createPool, type Db } from '../../lib/db/connection.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { createStorage, type Storage } from '../../lib/storage.ts';
 import { cliConfig, withDatabase } from './context.ts';
-import { formatBytes, progressRenderer } from './progress.ts';
+import { formatBytes, peakMemory, progressRenderer } from './progress.ts';
 import { printTable } from './table.ts';
 
 function storageOf(config: Config): Storage {
@@ -64,7 +64,7 @@ export function backupCommand(): Command {
           const { manifest } = await done;
           progress.stop();
           console.log(
-            `backup ${id} complete: ${manifest.tables.length} tables, ${manifest.totals.rows} rows, ${formatBytes(manifest.totals.bytes)}${manifest.encryption ? ', encrypted' : ''}, ${manifest.objects.length} files, in ${(manifest.durationMs / 1000).toFixed(1)} s`,
+            `backup ${id} complete: ${manifest.tables.length} tables, ${manifest.totals.rows} rows, ${formatBytes(manifest.totals.bytes)}${manifest.encryption ? ', encrypted' : ''}, ${manifest.objects.length} files, in ${(manifest.durationMs / 1000).toFixed(1)} s, ${peakMemory()}`,
           );
         }),
       );
@@ -164,7 +164,7 @@ export function backupCommand(): Command {
           );
           progress.stop();
           console.log(
-            `restored backup ${id}: ${summary.tables.length} tables, ${summary.rows} rows, ${summary.objects} files, migrated to ${summary.migratedTo ?? '(none)'}, in ${(summary.durationMs / 1000).toFixed(1)} s`,
+            `restored backup ${id}: ${summary.tables.length} tables, ${summary.rows} rows, ${summary.objects} files, migrated to ${summary.migratedTo ?? '(none)'}, in ${(summary.durationMs / 1000).toFixed(1)} s, ${peakMemory()}`,
           );
         };
         if (!options.target) return withDatabase(config, restore);

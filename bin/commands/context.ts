@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { loadDotEnv } from '../../functions/node.ts';
+import { loadDotEnv } from '../../functions/dotenv.ts';
 import { type Config, parseConfigOrExit } from '../../lib/config.ts';
 import { createDb, createPool, type Db } from '../../lib/db/connection.ts';
 import { localJwtSecret } from '../../local/dev-secrets.ts';

@@ -10,6 +10,9 @@ export const formatBytes = (bytes: number) =>
         ? `${(bytes / 1024).toFixed(1)} KB`
         : `${bytes} B`;
 
+/** This process's peak resident memory so far (the most a backup or restore held at once). */
+export const peakMemory = () => `peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`;
+
 export type ProgressRenderer = { onProgress(event: BackupProgress): void; stop(): void };
 
 /**

@@ -95,24 +95,6 @@ export async function* splitLines(source: Bytes, maxBatchBytes: number): AsyncGe
   if (batch.length > 0) yield batch;
 }
 
-/** Gathers small chunks into blocks of at least `size` bytes (the last may be shorter). */
-export async function* rechunk(source: Bytes, size: number): AsyncGenerator<Uint8Array> {
-  let parts: Uint8Array[] = [];
-  let held = 0;
-  for await (const chunk of source) {
-    parts.push(chunk);
-    held += chunk.byteLength;
-    while (held >= size) {
-      const joined = concat(parts, held);
-      yield joined.subarray(0, size);
-      const rest = joined.subarray(size);
-      parts = rest.byteLength > 0 ? [rest] : [];
-      held = rest.byteLength;
-    }
-  }
-  if (held > 0) yield concat(parts, held);
-}
-
 export function concat(parts: Uint8Array[], total = parts.reduce((n, p) => n + p.byteLength, 0)): Uint8Array {
   if (parts.length === 1 && parts[0]) return parts[0];
   const out = new Uint8Array(total);

@@ -1,14 +1,16 @@
 import {
   AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import type { Storage } from '../storage.ts';
 import type { Bytes } from './codec.ts';
 
@@ -31,29 +33,16 @@ function isNotFound(error: unknown): boolean {
   return name === 'NoSuchKey' || name === 'NotFound' || statusOf(error) === 404;
 }
 
-/** A ReadableStream over an async iterable (lib-storage takes web streams on every runtime). */
-function toReadableStream(source: Bytes): ReadableStream<Uint8Array> {
-  const iterator = source[Symbol.asyncIterator]();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const next = await iterator.next();
-        if (next.done) controller.close();
-        else controller.enqueue(next.value);
-      } catch (error) {
-        controller.error(error);
-      }
-    },
-    async cancel(reason) {
-      await iterator.return?.(reason);
-    },
-  });
-}
+/** An upload's first buffer: doubled as bytes come, up to the part size. */
+const FIRST_BUFFER_BYTES = 256 * 1024;
 
 /**
- * Streams bytes to one object: a single PUT when they fit in one part, else a multipart upload
- * with one part in flight while the next fills (memory ~ 2 x partSize). A failed
- * multipart upload is aborted (when storage still answers; prune aborts what is left over).
+ * Streams bytes to one object: a single PUT when they fit in one part, else a multipart upload.
+ * The bytes are copied into one part-sized buffer that is sent when full and then filled again,
+ * so an upload holds partSize bytes whatever the object's size (the SDK's Upload helper gathered
+ * each part's chunks and concatenated them into a new buffer, holding two to three parts at
+ * once). A failed multipart upload is aborted (when storage still answers; prune aborts what is
+ * left over).
  */
 export async function uploadObject(
   storage: Storage,
@@ -61,27 +50,80 @@ export async function uploadObject(
   body: Bytes,
   options: { partSize: number; contentType: string; signal?: AbortSignal },
 ): Promise<{ parts: number }> {
-  let parts = 0;
-  const upload = new Upload({
-    client: storage.client,
-    params: { Bucket: storage.bucket, Key: key, Body: toReadableStream(body), ContentType: options.contentType },
-    partSize: options.partSize,
-    queueSize: 1,
-    leavePartsOnError: false,
-    abortController: options.signal ? abortControllerFor(options.signal) : undefined,
-  });
-  upload.on('httpUploadProgress', (progress) => {
-    parts = Math.max(parts, progress.part ?? 0);
-  });
-  await upload.done();
-  return { parts: Math.max(parts, 1) };
-}
+  const { signal } = options;
+  const target = { Bucket: storage.bucket, Key: key };
+  // Grown as bytes come: the many small tables of a backup need no full part each.
+  let part = new Uint8Array(Math.min(options.partSize, FIRST_BUFFER_BYTES));
+  let filled = 0;
+  let uploadId: string | undefined;
+  const stored: { PartNumber: number; ETag: string }[] = [];
 
-function abortControllerFor(signal: AbortSignal): AbortController {
-  const controller = new AbortController();
-  if (signal.aborted) controller.abort(signal.reason);
-  else signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
-  return controller;
+  const sendPart = async (bytes: Uint8Array) => {
+    if (!uploadId) {
+      const created = await storage.client.send(
+        new CreateMultipartUploadCommand({ ...target, ContentType: options.contentType }),
+        { abortSignal: signal },
+      );
+      if (!created.UploadId) throw new Error(`${key}: storage started a multipart upload without an upload id`);
+      uploadId = created.UploadId;
+    }
+    const PartNumber = stored.length + 1;
+    const out = await storage.client.send(
+      new UploadPartCommand({
+        ...target,
+        UploadId: uploadId,
+        PartNumber,
+        Body: bytes,
+        ContentLength: bytes.byteLength,
+      }),
+      { abortSignal: signal },
+    );
+    if (!out.ETag) throw new Error(`${key}: storage returned no ETag for part ${PartNumber}`);
+    stored.push({ PartNumber, ETag: out.ETag });
+  };
+
+  try {
+    for await (const chunk of body) {
+      signal?.throwIfAborted();
+      for (let offset = 0; offset < chunk.byteLength; ) {
+        // A full buffer goes up only once more bytes follow: the last part may be a full one.
+        if (filled === part.byteLength && part.byteLength < options.partSize) {
+          const grown = new Uint8Array(Math.min(options.partSize, part.byteLength * 2));
+          grown.set(part);
+          part = grown;
+        } else if (filled === part.byteLength) {
+          await sendPart(part);
+          filled = 0;
+        }
+        const n = Math.min(chunk.byteLength - offset, part.byteLength - filled);
+        part.set(chunk.subarray(offset, offset + n), filled);
+        filled += n;
+        offset += n;
+      }
+    }
+    signal?.throwIfAborted();
+    if (!uploadId) {
+      await storage.client.send(
+        new PutObjectCommand({
+          ...target,
+          Body: part.subarray(0, filled),
+          ContentLength: filled,
+          ContentType: options.contentType,
+        }),
+        { abortSignal: signal },
+      );
+      return { parts: 1 };
+    }
+    await sendPart(part.subarray(0, filled));
+    await storage.client.send(
+      new CompleteMultipartUploadCommand({ ...target, UploadId: uploadId, MultipartUpload: { Parts: stored } }),
+      { abortSignal: signal },
+    );
+    return { parts: stored.length };
+  } catch (error) {
+    if (uploadId) await abortUpload(storage, key, uploadId).catch(() => undefined);
+    throw error;
+  }
 }
 
 export async function putJson(storage: Storage, key: string, value: unknown, signal?: AbortSignal): Promise<void> {
