@@ -7,8 +7,12 @@ export async function up(db: Kysely<any>): Promise<void> {
   // PostgreSQL's contrib (Debian, the official images, RDS, Neon, Supabase; PGlite loads it in
   // local/embedded-postgres.ts) and is a trusted extension, so the database's owner may create it.
   // Where it cannot be created the search still works, as a scan: the migration says so and goes on.
+  // The operator class is named with the extension's schema: a drill migrates a scratch schema
+  // whose search_path does not reach the one pg_trgm was created in.
   await sql`
     do $$
+    declare
+      trgm_schema name;
     begin
       if not exists (select 1 from pg_extension where extname = 'pg_trgm') then
         if exists (select 1 from pg_available_extensions where name = 'pg_trgm') then
@@ -21,8 +25,12 @@ export async function up(db: Kysely<any>): Promise<void> {
           raise notice 'pg_trgm is not installed: request log path search will scan';
         end if;
       end if;
-      if exists (select 1 from pg_extension where extname = 'pg_trgm') then
-        create index if not exists request_logs_path_trgm_idx on request_logs using gin (path gin_trgm_ops);
+      select extnamespace::regnamespace::name into trgm_schema from pg_extension where extname = 'pg_trgm';
+      if trgm_schema is not null then
+        execute format(
+          'create index if not exists request_logs_path_trgm_idx on request_logs using gin (path %I.gin_trgm_ops)',
+          trgm_schema
+        );
       end if;
     end
     $$`.execute(db);
