@@ -38,11 +38,11 @@ const FIRST_BUFFER_BYTES = 256 * 1024;
 
 /**
  * Streams bytes to one object: a single PUT when they fit in one part, else a multipart upload.
- * The bytes are copied into one part-sized buffer that is sent when full and then filled again,
- * so an upload holds partSize bytes whatever the object's size (the SDK's Upload helper gathered
- * each part's chunks and concatenated them into a new buffer, holding two to three parts at
- * once). A failed multipart upload is aborted (when storage still answers; prune aborts what is
- * left over).
+ * The bytes are copied into part-sized buffers, two used in turn: one part is sent while the next
+ * fills (the database is read while storage receives), so an upload holds two parts whatever the
+ * object's size (the SDK's Upload helper gathered each part's chunks and concatenated them into a
+ * new buffer, holding two to three parts at once and more garbage). A failed multipart upload is
+ * aborted (when storage still answers; prune aborts what is left over).
  */
 export async function uploadObject(
   storage: Storage,
@@ -55,6 +55,9 @@ export async function uploadObject(
   // Grown as bytes come: the many small tables of a backup need no full part each.
   let part = new Uint8Array(Math.min(options.partSize, FIRST_BUFFER_BYTES));
   let filled = 0;
+  // The other buffer, and the send reading it: free again once that send has finished.
+  let spare: Uint8Array<ArrayBuffer> | undefined;
+  let inFlight: Promise<void> | undefined;
   let uploadId: string | undefined;
   const stored: { PartNumber: number; ETag: string }[] = [];
 
@@ -81,6 +84,12 @@ export async function uploadObject(
     if (!out.ETag) throw new Error(`${key}: storage returned no ETag for part ${PartNumber}`);
     stored.push({ PartNumber, ETag: out.ETag });
   };
+  /** Waits for the part in flight (parts go up one at a time, in order). */
+  const settle = async () => {
+    const sending = inFlight;
+    inFlight = undefined;
+    await sending;
+  };
 
   try {
     for await (const chunk of body) {
@@ -92,7 +101,10 @@ export async function uploadObject(
           grown.set(part);
           part = grown;
         } else if (filled === part.byteLength) {
-          await sendPart(part);
+          await settle();
+          inFlight = sendPart(part);
+          inFlight.catch(() => {}); // awaited by settle(); never an unhandled rejection meanwhile
+          [part, spare] = [spare ?? new Uint8Array(options.partSize), part];
           filled = 0;
         }
         const n = Math.min(chunk.byteLength - offset, part.byteLength - filled);
@@ -102,6 +114,7 @@ export async function uploadObject(
       }
     }
     signal?.throwIfAborted();
+    await settle();
     if (!uploadId) {
       await storage.client.send(
         new PutObjectCommand({
@@ -121,6 +134,7 @@ export async function uploadObject(
     );
     return { parts: stored.length };
   } catch (error) {
+    await inFlight?.catch(() => undefined); // a part still going up would outlive the abort
     if (uploadId) await abortUpload(storage, key, uploadId).catch(() => undefined);
     throw error;
   }
