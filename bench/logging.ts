@@ -188,6 +188,11 @@ async function onOff(
       // The last flush of the run is part of its cost: wait for the writer's timer to pass.
       await new Promise((resolve) => setTimeout(resolve, 700));
       const databaseAfter = await target.databaseCpuMicros?.(mode);
+      if (mode === 'on') {
+        // A writer that fell behind drops rows and does less work: a ratio only counts when it kept up.
+        const health = (await (await fetch(url(mode))).json()) as { requestLogs?: { backlog: number; dropped: number } };
+        say(`logging on, round ${round + 1}: writer backlog ${health.requestLogs?.backlog}, dropped ${health.requestLogs?.dropped} so far`);
+      }
       runs[mode].push({
         load,
         server: (await servers[mode].cpuMicros()) - server,

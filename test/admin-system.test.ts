@@ -1,5 +1,12 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ensureRequestLogPartitions,
+  indexClosedRequestLogPartitions,
+  partitionName,
+  pathIndexName,
+} from '../lib/observability/partitions.ts';
+import { RequestLogWriter } from '../lib/observability/request-log-writer.ts';
 import { appFor } from './support/app.ts';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/database.ts';
 import { postJson, seedUser } from './support/users.ts';
@@ -163,7 +170,35 @@ describe.each(databaseKinds())('observability API on %s', (kind) => {
     expect(health.scheduler).toEqual({ enabled: false });
   });
 
-  it('logs: path search matches any part of a path exactly, ids inside longer paths included', async () => {
+  it('logs: path search matches any part of a path exactly, in indexed past days and today alike', async () => {
+    // Two days ago (a closed partition, which gets the trigram index) and now (today's, scanned).
+    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+    await ensureRequestLogPartitions(database.db, twoDaysAgo, 0);
+    const writer = new RequestLogWriter();
+    for (const [i, path] of ['/api/nothing-31337', '/api/other/31337', '/api/nothing_31337y'].entries()) {
+      writer.add({
+        createdAt: new Date(twoDaysAgo.getTime() + i),
+        method: 'GET',
+        path,
+        route: null,
+        status: 404,
+        durationMs: 1,
+        userId: null,
+        ip: '203.0.113.8',
+        requestId: `old-${i}`,
+        errorCode: 'NOT_FOUND',
+        errorMessage: null,
+      });
+    }
+    await writer.drain(database.db);
+    const indexed = await indexClosedRequestLogPartitions(database.db);
+    expect(indexed).toContain(partitionName(twoDaysAgo));
+    const { rows } = await sql<{ indexname: string }>`
+      select indexname from pg_indexes where indexname like 'request_logs_p%_path_trgm_idx'`.execute(database.db);
+    const names = rows.map((r) => r.indexname);
+    expect(names).toContain(pathIndexName(partitionName(twoDaysAgo)));
+    expect(names).not.toContain(pathIndexName(partitionName(new Date())));
+
     const paths = [
       '/api/nothing-31337',
       '/api/nothing-313370',
@@ -175,25 +210,29 @@ describe.each(databaseKinds())('observability API on %s', (kind) => {
     await harness.services.requestLogs.drain(harness.services.db);
     const found = async (needle: string) =>
       (await get(`/api/admin/system/logs?limit=200&path=${encodeURIComponent(needle)}`)).body.items
-        .map((r: { path: string }) => r.path)
+        .map(
+          (r: { path: string; createdAt: string }) =>
+            `${r.createdAt < new Date(Date.now() - 86_400_000).toISOString() ? 'old' : 'new'} ${r.path}`,
+        )
         .sort();
     // The index is asked for the id, the whole string is then checked on what it returns.
-    expect(await found('/api/nothing-31337')).toEqual(['/api/nothing-31337', '/api/nothing-313370']);
-    expect(await found('31337')).toEqual([
-      '/api/nothing-31337',
-      '/api/nothing-313370',
-      '/api/nothing_31337x',
-      '/api/other/31337',
+    expect(await found('/api/nothing-31337')).toEqual([
+      'new /api/nothing-31337',
+      'new /api/nothing-313370',
+      'old /api/nothing-31337',
     ]);
-    expect(await found('other/3133')).toEqual(['/api/other/31337']);
+    expect(await found('31337')).toEqual([
+      'new /api/nothing-31337',
+      'new /api/nothing-313370',
+      'new /api/nothing_31337x',
+      'new /api/other/31337',
+      'old /api/nothing-31337',
+      'old /api/nothing_31337y',
+      'old /api/other/31337',
+    ]);
+    expect(await found('other/3133')).toEqual(['new /api/other/31337', 'old /api/other/31337']);
     // LIKE's wildcards are plain characters in a search.
-    expect(await found('nothing_3')).toEqual(['/api/nothing_31337x']);
+    expect(await found('nothing_3')).toEqual(['new /api/nothing_31337x', 'old /api/nothing_31337y']);
     expect(await found('%3133')).toEqual([]);
-    // The trigram index exists on this database (PGlite loads pg_trgm too).
-    const { rows } = await sql`
-      select 1 from pg_indexes where tablename = 'request_logs' and indexname = 'request_logs_path_trgm_idx'`.execute(
-      database.db,
-    );
-    expect(rows).toHaveLength(1);
   });
 });

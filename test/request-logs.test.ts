@@ -206,6 +206,9 @@ describe.each(databaseKinds())('request logging on %s', (kind) => {
     writer.add(entry({ createdAt: old, requestId: 'ten-days-old', status: 500, errorCode: 'INTERNAL' }));
     const today = new Date();
     writer.add(entry({ createdAt: today, requestId: 'from-today', status: 500, errorCode: 'INTERNAL' }));
+    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+    await ensureRequestLogPartitions(database.db, twoDaysAgo, 0);
+    writer.add(entry({ createdAt: twoDaysAgo, requestId: 'two-days-old' }));
     await writer.drain(database.db);
     const config = parseConfig({ ...TEST_ENV, DATABASE_URL: database.url });
     const result = await runJob(
@@ -215,6 +218,14 @@ describe.each(databaseKinds())('request logging on %s', (kind) => {
     );
     expect(result.outcome).toBe('success');
     expect(result.run?.message).toContain(partitionName(old));
+    // A day that has ended gets the path search index; today's partition, which the writer fills, does not.
+    expect(result.run?.message).toMatch(/indexed \d+ closed partitions for path search \(.*request_logs_p/);
+    const { rows: trigramIndexes } = await sql<{ indexname: string }>`
+      select indexname from pg_indexes where indexname like 'request_logs_p%_path_trgm_idx'`.execute(database.db);
+    const indexNames = trigramIndexes.map((r) => r.indexname);
+    expect(indexNames).toContain(`${partitionName(twoDaysAgo)}_path_trgm_idx`);
+    expect(indexNames).not.toContain(`${partitionName(today)}_path_trgm_idx`);
+    expect(await logsFor('two-days-old')).toHaveLength(1);
     expect(await logsFor('ten-days-old')).toEqual([]);
     expect(await logsFor('from-today')).toHaveLength(1);
     // The rollups of the dropped day go with it; today's stay.

@@ -1,5 +1,9 @@
 import { sql } from 'kysely';
-import { dropRequestLogPartitionsBefore, ensureRequestLogPartitions } from '../observability/partitions.ts';
+import {
+  dropRequestLogPartitionsBefore,
+  ensureRequestLogPartitions,
+  indexClosedRequestLogPartitions,
+} from '../observability/partitions.ts';
 import { deleteExpiredRateLimitWindows } from '../rate-limit.ts';
 import { deleteRunsBefore } from './repository.ts';
 import type { JobDefinition } from './types.ts';
@@ -34,6 +38,8 @@ export const logCleanup: JobDefinition = {
     const logCutoff = new Date(Date.now() - config.requestLogs.retentionDays * DAY_MS);
     const droppedPartitions = await dropRequestLogPartitionsBefore(db, logCutoff);
     await ensureRequestLogPartitions(db, new Date(), 3);
+    // Yesterday's partition is complete now: it gets its path search index (today's never has one).
+    const indexedPartitions = await indexClosedRequestLogPartitions(db);
     const rollupRows = [
       await db.deleteFrom('request_log_minutes').where('minute', '<', logCutoff).executeTakeFirst(),
       await db.deleteFrom('request_log_minute_totals').where('minute', '<', logCutoff).executeTakeFirst(),
@@ -46,7 +52,7 @@ export const logCleanup: JobDefinition = {
     ].reduce((sum, r) => sum + Number(r.numDeletedRows), 0);
     return {
       recordsProcessed: runs + windows + throttleRows + droppedPartitions.length + rollupRows,
-      message: `deleted ${runs} job runs older than ${cutoff.toISOString()}, ${windows} rate-limit windows, ${throttleRows} login counters; dropped ${droppedPartitions.length} request log partitions (${droppedPartitions.join(', ') || 'none'}) and ${rollupRows} rollup rows`,
+      message: `deleted ${runs} job runs older than ${cutoff.toISOString()}, ${windows} rate-limit windows, ${throttleRows} login counters; dropped ${droppedPartitions.length} request log partitions (${droppedPartitions.join(', ') || 'none'}) and ${rollupRows} rollup rows; indexed ${indexedPartitions.length} closed partitions for path search (${indexedPartitions.join(', ') || 'none'})`,
     };
   },
 };
