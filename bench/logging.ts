@@ -190,8 +190,12 @@ async function onOff(
       const databaseAfter = await target.databaseCpuMicros?.(mode);
       if (mode === 'on') {
         // A writer that fell behind drops rows and does less work: a ratio only counts when it kept up.
-        const health = (await (await fetch(url(mode))).json()) as { requestLogs?: { backlog: number; dropped: number } };
-        say(`logging on, round ${round + 1}: writer backlog ${health.requestLogs?.backlog}, dropped ${health.requestLogs?.dropped} so far`);
+        const health = (await (await fetch(url(mode))).json()) as {
+          requestLogs?: { backlog: number; dropped: number };
+        };
+        say(
+          `logging on, round ${round + 1}: writer backlog ${health.requestLogs?.backlog}, dropped ${health.requestLogs?.dropped} so far`,
+        );
       }
       runs[mode].push({
         load,
