@@ -217,11 +217,15 @@ export async function startNodeServer(config: Config, options: NodeServerOptions
     });
     const db = createDb(pool);
     cleanup.unshift(() => db.destroy());
-    // The request log writer's own connection, outside the request pool (DATABASE_POOL_MAX).
+    // The request log writer's own connection, outside the request pool (DATABASE_POOL_MAX), with
+    // the same timeouts: on a silent network partition a flush fails (rows kept, the failure
+    // logged) instead of waiting on a dead connection for as long as the partition lasts.
     const logDb = createDb(
       createPool(databaseUrl, {
         max: 1,
         ssl: config.databaseSsl,
+        connectTimeoutMs: config.databaseConnectTimeoutMs,
+        queryTimeoutMs: config.databaseQueryTimeoutMs,
         onError: (error) => logger.warn('idle log writer connection lost', { error: error.message }),
       }),
     );

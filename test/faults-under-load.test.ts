@@ -132,6 +132,8 @@ describe.each(databaseKinds())('the database cut and restored under load (%s)', 
       try {
         await waitFor(async () => withDatabase.samples.length >= 50, 60_000, 'load under way');
         const droppedBefore = (await health()).body.requestLogs.dropped;
+        const flushFailures = () => server.output().split('request log flush failed').length - 1;
+        const flushFailuresBefore = flushFailures();
 
         const cutAt = Date.now();
         proxy.setMode(mode);
@@ -160,6 +162,9 @@ describe.each(databaseKinds())('the database cut and restored under load (%s)', 
           60_000,
           'twenty requests of the load refused with 503',
         );
+        // The writer says so itself: a flush fails within its connect or query timeout. (Restoring
+        // before that would let a flush waiting on the cut simply finish.)
+        await waitFor(async () => flushFailures() > flushFailuresBefore, 30_000, 'the writer logging a failed flush');
 
         const restoredAt = Date.now();
         proxy.setMode('pass');
