@@ -1,5 +1,9 @@
 import { type Kysely, sql } from 'kysely';
-import { indexClosedRequestLogPartitions, pathIndexName } from '../lib/observability/partitions.ts';
+import {
+  indexClosedRequestLogPartitions,
+  pathIndexName,
+  requestLogDayPartitions,
+} from '../lib/observability/partitions.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations must not depend on the current schema types
 export async function up(db: Kysely<any>): Promise<void> {
@@ -31,7 +35,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 // biome-ignore lint/suspicious/noExplicitAny: see up()
 export async function down(db: Kysely<any>): Promise<void> {
   // The extension stays: something else may use it.
-  const { rows } = await sql<{ name: string }>`select c.relname as name from pg_inherits i
-    join pg_class c on c.oid = i.inhrelid where i.inhparent = to_regclass('request_logs')`.execute(db);
-  for (const { name } of rows) await sql`drop index if exists ${sql.id(pathIndexName(name))}`.execute(db);
+  for (const { name } of await requestLogDayPartitions(db)) {
+    await sql`drop index if exists ${sql.id(pathIndexName(name))}`.execute(db);
+  }
 }

@@ -191,17 +191,6 @@ export interface RequestLogMinuteTotalsTable {
 }
 
 /** 4xx/5xx per hour, route ('(unmatched)' when none matched), method and status. */
-/** request_log_error_hours summed per UTC day (migrations/2026_11_28_0012_request_log_error_days.ts). */
-export interface RequestLogErrorDaysTable {
-  day: Date;
-  method: string;
-  route: string;
-  status: number;
-  count: number;
-  first_seen: Date;
-  last_seen: Date;
-  samples: string[];
-}
 export interface RequestLogErrorHoursTable {
   hour: Date;
   method: string;
@@ -211,6 +200,10 @@ export interface RequestLogErrorHoursTable {
   first_seen: Date;
   last_seen: Date;
   samples: string[];
+}
+/** request_log_error_hours summed per UTC day (migrations/2026_11_28_0012_request_log_error_days.ts). */
+export interface RequestLogErrorDaysTable extends Omit<RequestLogErrorHoursTable, 'hour'> {
+  day: Date;
 }
 // Vending (migrations/2026_11_27_0007_vending.ts)
 

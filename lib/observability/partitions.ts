@@ -35,16 +35,28 @@ export async function ensureRequestLogPartitions(db: AnyDb, from: Date, daysAhea
   return created;
 }
 
+/** The day partitions of request_logs (in the current schema), with where each day ends. */
+export async function requestLogDayPartitions(
+  db: AnyDb,
+): Promise<{ name: string; dayEnd: Date; hasPathIndex: boolean }[]> {
+  const { rows } = await sql<{ name: string; has_path_index: boolean }>`
+    select c.relname as name, exists (select 1 from pg_index x join pg_class ic on ic.oid = x.indexrelid
+        where x.indrelid = c.oid and ic.relname = c.relname || '_path_trgm_idx') as has_path_index
+    from pg_inherits i join pg_class c on c.oid = i.inhrelid
+    where i.inhparent = to_regclass('request_logs')
+    order by 1`.execute(db);
+  return rows.flatMap(({ name, has_path_index }) => {
+    const match = /^request_logs_p(\d{4})(\d{2})(\d{2})$/.exec(name);
+    if (!match) return [];
+    const dayEnd = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) + DAY_MS);
+    return [{ name, dayEnd, hasPathIndex: has_path_index }];
+  });
+}
+
 /** Drops whole daily partitions that end before the cutoff: retention without a bulk DELETE. */
 export async function dropRequestLogPartitionsBefore(db: AnyDb, cutoff: Date): Promise<string[]> {
-  const { rows } = await sql<{ name: string }>`select c.relname as name from pg_inherits i
-      join pg_class c on c.oid = i.inhrelid join pg_class p on p.oid = i.inhparent
-      where p.relname = 'request_logs'`.execute(db);
   const dropped: string[] = [];
-  for (const { name } of rows) {
-    const match = /^request_logs_p(\d{4})(\d{2})(\d{2})$/.exec(name);
-    if (!match) continue;
-    const dayEnd = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) + DAY_MS);
+  for (const { name, dayEnd } of await requestLogDayPartitions(db)) {
     if (dayEnd <= cutoff) {
       await sql`drop table if exists ${sql.table(name)}`.execute(db);
       dropped.push(name);
@@ -61,7 +73,7 @@ export function pathIndexName(partition: string): string {
 /**
  * Gives every day partition that has ended (before today, UTC) a trigram index on `path`, for
  * path search, when pg_trgm is installed. Today's partition, the one the writer fills, has none:
- * maintaining it would cost the writer about a third of its throughput (a day is scanned in ~50 ms
+ * maintaining it would cost the writer about a third of its throughput (a day is scanned in ~40 ms
  * instead). Run by migration 0011 and by log_cleanup each night; returns the partitions indexed.
  */
 export async function indexClosedRequestLogPartitions(db: AnyDb, now = new Date()): Promise<string[]> {
@@ -70,19 +82,10 @@ export async function indexClosedRequestLogPartitions(db: AnyDb, now = new Date(
     where e.extname = 'pg_trgm'`.execute(db);
   const schema = extension[0]?.schema;
   if (!schema) return [];
-  const { rows } = await sql<{ name: string }>`select c.relname as name from pg_inherits i
-      join pg_class c on c.oid = i.inhrelid join pg_class p on p.oid = i.inhparent
-      where p.oid = to_regclass('request_logs')
-        and not exists (select 1 from pg_index x join pg_class ic on ic.oid = x.indexrelid
-          where x.indrelid = c.oid and ic.relname = c.relname || '_path_trgm_idx')
-      order by 1`.execute(db);
   const today = dayStart(now);
   const indexed: string[] = [];
-  for (const { name } of rows) {
-    const match = /^request_logs_p(\d{4})(\d{2})(\d{2})$/.exec(name);
-    if (!match) continue;
-    const dayEnd = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) + DAY_MS);
-    if (dayEnd > today) continue;
+  for (const { name, dayEnd, hasPathIndex } of await requestLogDayPartitions(db)) {
+    if (hasPathIndex || dayEnd > today) continue;
     await sql`create index if not exists ${sql.id(pathIndexName(name))} on ${sql.table(name)}
       using gin (path ${sql.id(schema, 'gin_trgm_ops')})`.execute(db);
     indexed.push(name);

@@ -30,6 +30,7 @@ export const LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500] as 
 /** Up to this many distinct messages are kept per hourly error group. */
 export const ERROR_SAMPLES = 5;
 
+const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
 /**
@@ -160,7 +161,39 @@ function storable(entry: RequestLogEntry): RequestLogEntry {
 export const UNMATCHED_ROUTE = '(unmatched)';
 
 type LatencyGroup = { requests: number; errors: number; sum: number; max: number; buckets: number[] };
-type ErrorGroup = { count: number; first: number; last: number; samples: string[] };
+/** 4xx/5xx of one route, method and status within one hour or day (`at`: its start, epoch ms). */
+type ErrorGroup = {
+  at: number;
+  method: string;
+  route: string;
+  status: number;
+  count: number;
+  first: number;
+  last: number;
+  samples: string[];
+};
+
+/** Adds errors to the group of the hour or day (`unit` ms) they fall in, keeping up to ERROR_SAMPLES messages. */
+function addErrors(
+  groups: Map<string, ErrorGroup>,
+  unit: number,
+  errors: Omit<ErrorGroup, 'samples'>,
+  samples: readonly string[],
+): void {
+  const at = Math.floor(errors.at / unit) * unit;
+  const group = groupOf(groups, `${at} ${errors.status} ${errors.method} ${errors.route}`, () => ({
+    ...errors,
+    at,
+    count: 0,
+    samples: [] as string[],
+  }));
+  group.count += errors.count;
+  if (errors.first < group.first) group.first = errors.first;
+  if (errors.last > group.last) group.last = errors.last;
+  for (const sample of samples) {
+    if (group.samples.length < ERROR_SAMPLES && !group.samples.includes(sample)) group.samples.push(sample);
+  }
+}
 
 function latencyGroup(): LatencyGroup {
   return { requests: 0, errors: 0, sum: 0, max: 0, buckets: Array(LATENCY_BUCKETS_MS.length + 1).fill(0) };
@@ -187,7 +220,7 @@ function groupOf<K, V>(groups: Map<K, V>, key: K, make: () => V): V {
 function rollUpBatch(batch: RequestLogEntry[]) {
   const minutes = new Map<string, LatencyGroup & { minute: number; method: string; route: string }>();
   const totals = new Map<number, LatencyGroup>();
-  const errors = new Map<string, ErrorGroup & { hour: number; method: string; route: string; status: number }>();
+  const errors = new Map<string, ErrorGroup>();
   for (const e of batch) {
     const at = e.createdAt.getTime();
     const minute = Math.floor(at / 60_000) * 60_000;
@@ -202,45 +235,14 @@ function rollUpBatch(batch: RequestLogEntry[]) {
     );
     addLatency(groupOf(totals, minute, latencyGroup), e, slot);
     if (e.status >= 400) {
-      const hour = Math.floor(at / 3_600_000) * 3_600_000;
-      const group = groupOf(errors, `${hour} ${e.status} ${e.method} ${route}`, () => ({
-        hour,
-        method: e.method,
-        route,
-        status: e.status,
-        count: 0,
-        first: at,
-        last: at,
-        samples: [] as string[],
-      }));
-      group.count++;
-      if (at < group.first) group.first = at;
-      if (at > group.last) group.last = at;
       const sample = e.errorMessage || e.errorCode;
-      if (sample && group.samples.length < ERROR_SAMPLES && !group.samples.includes(sample)) group.samples.push(sample);
+      const seen = { at, method: e.method, route, status: e.status, count: 1, first: at, last: at };
+      addErrors(errors, HOUR_MS, seen, sample ? [sample] : []);
     }
   }
   // The same error groups per day, for windows of days (errors over a week read ~24x fewer rows).
-  const days = new Map<string, ErrorGroup & { day: number; method: string; route: string; status: number }>();
-  for (const h of errors.values()) {
-    const day = Math.floor(h.hour / DAY_MS) * DAY_MS;
-    const group = groupOf(days, `${day} ${h.status} ${h.method} ${h.route}`, () => ({
-      day,
-      method: h.method,
-      route: h.route,
-      status: h.status,
-      count: 0,
-      first: h.first,
-      last: h.last,
-      samples: [] as string[],
-    }));
-    group.count += h.count;
-    if (h.first < group.first) group.first = h.first;
-    if (h.last > group.last) group.last = h.last;
-    for (const sample of h.samples) {
-      if (group.samples.length < ERROR_SAMPLES && !group.samples.includes(sample)) group.samples.push(sample);
-    }
-  }
+  const days = new Map<string, ErrorGroup>();
+  for (const { samples, ...hour } of errors.values()) addErrors(days, DAY_MS, hour, samples);
   return {
     minutes: [...minutes.values()],
     totals: [...totals.entries()],
@@ -272,8 +274,6 @@ async function insertBatch(db: Db, batch: RequestLogEntry[]): Promise<void> {
   // the batch, and JSON.stringify costs the event loop a third of what pg's array encoding does.
   const rollupRows = minutes.map((r) => ({ ...r, minute: iso(r.minute) }));
   const totalRows = totals.map(([minute, r]) => ({ ...r, minute: iso(minute) }));
-  const errorRows = errors.map((r) => ({ ...r, hour: iso(r.hour), first: iso(r.first), last: iso(r.last) }));
-  const errorDayRows = errorDays.map((r) => ({ ...r, day: iso(r.day), first: iso(r.first), last: iso(r.last) }));
   await sql`with logged as (
       insert into request_logs (created_at, method, path, route, status, duration_ms, user_id, ip, request_id, error_code, error_message)
       select to_timestamp("createdAt" / 1000.0), method, path, route, status, "durationMs", "userId", ip, "requestId",
@@ -304,26 +304,24 @@ async function insertBatch(db: Db, batch: RequestLogEntry[]): Promise<void> {
         duration_max_ms = greatest(m.duration_max_ms, excluded.duration_max_ms),
         buckets = array(select a + b from unnest(m.buckets, excluded.buckets) as h(a, b))
     ),
-    error_hours as (
-      insert into request_log_error_hours as e (hour, method, route, status, count, first_seen, last_seen, samples)
-      select hour, method, route, status, count, first, last, samples
-      from json_to_recordset(${JSON.stringify(errorRows)}::json) as t(hour timestamptz, method text, route text,
-        status smallint, count integer, first timestamptz, last timestamptz, samples text[])
-      on conflict (hour, method, route, status) do update set
-        count = e.count + excluded.count, first_seen = least(e.first_seen, excluded.first_seen),
-        last_seen = greatest(e.last_seen, excluded.last_seen),
-        samples = case when cardinality(e.samples) >= ${ERROR_SAMPLES} then e.samples
-          else (array(select distinct s from unnest(e.samples || excluded.samples) as x(s)))[1:${ERROR_SAMPLES}] end
-    )
-    insert into request_log_error_days as e (day, method, route, status, count, first_seen, last_seen, samples)
-    select day, method, route, status, count, first, last, samples
-    from json_to_recordset(${JSON.stringify(errorDayRows)}::json) as t(day timestamptz, method text, route text,
+    error_hours as (${upsertErrorGroups('request_log_error_hours', 'hour', errors)})
+    ${upsertErrorGroups('request_log_error_days', 'day', errorDays)}`.execute(db);
+}
+
+/** Adds error groups to the hourly or daily error rollup (counts summed, first/last widened, samples merged). */
+function upsertErrorGroups(
+  table: 'request_log_error_hours' | 'request_log_error_days',
+  key: 'hour' | 'day',
+  groups: ErrorGroup[],
+) {
+  const rows = groups.map((g) => ({ ...g, at: iso(g.at), first: iso(g.first), last: iso(g.last) }));
+  return sql`insert into ${sql.table(table)} as e (${sql.ref(key)}, method, route, status, count, first_seen, last_seen, samples)
+    select at, method, route, status, count, first, last, samples
+    from json_to_recordset(${JSON.stringify(rows)}::json) as t(at timestamptz, method text, route text,
       status smallint, count integer, first timestamptz, last timestamptz, samples text[])
-    on conflict (day, method, route, status) do update set
+    on conflict (${sql.ref(key)}, method, route, status) do update set
       count = e.count + excluded.count, first_seen = least(e.first_seen, excluded.first_seen),
       last_seen = greatest(e.last_seen, excluded.last_seen),
       samples = case when cardinality(e.samples) >= ${ERROR_SAMPLES} then e.samples
-        else (array(select distinct s from unnest(e.samples || excluded.samples) as x(s)))[1:${ERROR_SAMPLES}] end`.execute(
-    db,
-  );
+        else (array(select distinct s from unnest(e.samples || excluded.samples) as x(s)))[1:${ERROR_SAMPLES}] end`;
 }
