@@ -1,6 +1,8 @@
 import { type RawBuilder, sql } from 'kysely';
+import { type Bytes, countLines } from './codec.ts';
+import { type ColumnKind, columnKind, copyColumnsQuery, copyToJsonLines } from './copy-json.ts';
 import type { ManifestTable } from './manifest.ts';
-import type { Session } from './session.ts';
+import { COPY_LINES, type Session } from './session.ts';
 
 /**
  * Tables a backup never holds: the migration bookkeeping (restore recreates it by migrating),
@@ -9,9 +11,12 @@ import type { Session } from './session.ts';
  */
 export const NEVER_BACKED_UP = ['opsbase_migrations', 'opsbase_migrations_lock', 'job_locks', 'backups'];
 
+/** A column as a backup reads it: `json` for json/jsonb (kept as text), `kind` for copy-json.ts. */
+export type ExportedColumn = { name: string; type: string; json: boolean; kind: ColumnKind };
+
 export type TableInfo = {
   name: string;
-  columns: { name: string; type: string; json: boolean }[];
+  columns: ExportedColumn[];
   primaryKey: string[];
   partitions: { name: string; bound: string }[];
   /** The planner's row estimate (for progress bars only). */
@@ -38,8 +43,9 @@ export function regclass(name: string) {
 
 export async function describeTable(session: Session, table: string): Promise<TableInfo> {
   const relation = regclass(table);
-  const columns = await session.query<{ name: string; type: string; base: string }>(sql`
-    select a.attname as name, format_type(a.atttypid, a.atttypmod) as type, t.typname as base
+  const columns = await session.query<{ name: string; type: string; base: string; builtin: boolean }>(sql`
+    select a.attname as name, format_type(a.atttypid, a.atttypmod) as type, t.typname as base,
+      t.oid < 16384 as builtin
     from pg_attribute a join pg_type t on t.oid = a.atttypid
     where a.attrelid = ${relation} and a.attnum > 0 and not a.attisdropped and a.attgenerated = ''
     order by a.attnum`);
@@ -57,7 +63,12 @@ export async function describeTable(session: Session, table: string): Promise<Ta
     where c.oid = ${relation} or c.oid in (select inhrelid from pg_inherits where inhparent = ${relation})`);
   return {
     name: table,
-    columns: columns.map((c) => ({ name: c.name, type: c.type, json: c.base === 'json' || c.base === 'jsonb' })),
+    columns: columns.map((c) => ({
+      name: c.name,
+      type: c.type,
+      json: c.base === 'json' || c.base === 'jsonb',
+      kind: columnKind({ name: c.base, builtin: c.builtin }),
+    })),
     primaryKey: primaryKey.map((c) => c.name),
     partitions,
     estimatedRows: Number(estimate?.rows ?? 0),
@@ -71,7 +82,11 @@ export async function describeTable(session: Session, table: string): Promise<Ta
  * as their text in a string: otherwise a JSON `null` stored in a jsonb column would come back as
  * SQL NULL. Generated columns are left out (the target computes them).
  */
-export function exportQuery(table: Pick<TableInfo, 'name' | 'columns' | 'primaryKey'>): RawBuilder<{ line: string }> {
+export function exportQuery(table: {
+  name: string;
+  columns: { name: string; json: boolean }[];
+  primaryKey: string[];
+}): RawBuilder<{ line: string }> {
   const t = sql.id(table.name);
   const values = sql.join(
     table.columns.map((c) =>
@@ -84,6 +99,25 @@ export function exportQuery(table: Pick<TableInfo, 'name' | 'columns' | 'primary
       : sql``;
   return sql<{ line: string }>`select row_to_json(r)::text as line from ${t}
     cross join lateral (select ${values}) r ${order}`;
+}
+
+/**
+ * A table's JSON lines as exportQuery has the server write them, and their count. Over COPY
+ * (Node and a real server) the server sends the plain columns and Node writes the same bytes
+ * (copy-json.ts: row_to_json costs the server ~2.5x what its COPY does); elsewhere (PGlite,
+ * Workers) the server writes them, read through a cursor.
+ */
+export function exportLines(
+  session: Session,
+  table: Pick<TableInfo, 'name' | 'columns' | 'primaryKey'>,
+  batchRows: number,
+): { bytes: Bytes; rows(): number } {
+  if (session.copy && table.columns.length > 0) {
+    const copy = session.copyOut(sql`copy (${copyColumnsQuery(table)}) to stdout ${COPY_LINES}`);
+    return copyToJsonLines(copy, table.columns);
+  }
+  const counted = countLines(session.cursorLines(exportQuery(table), batchRows));
+  return { bytes: counted.bytes, rows: counted.lines };
 }
 
 /**

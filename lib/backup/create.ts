@@ -5,14 +5,14 @@ import type { Db } from '../db/connection.ts';
 import type { Logger } from '../logger.ts';
 import { APP_VERSION } from '../runtime.ts';
 import type { Storage } from '../storage.ts';
-import { describeTable, exportQuery, listTables, NEVER_BACKED_UP, readSequences, type TableInfo } from './catalog.ts';
-import { type Bytes, countLines, gzip, tally } from './codec.ts';
+import { describeTable, exportLines, listTables, NEVER_BACKED_UP, readSequences, type TableInfo } from './catalog.ts';
+import { type Bytes, gzip, tally } from './codec.ts';
 import { CHUNK_BYTES, encrypt, keyFingerprint } from './encryption.ts';
 import { backupKeys, FORMAT, type Manifest, type ManifestObject, type ManifestTable, newBackupId } from './manifest.ts';
 import { OBJECT_REFERENCES, type ObjectReference } from './object-refs.ts';
 import type { BackupProgress } from './progress.ts';
 import { closeRunningBackups, finishBackup, insertRunningBackup } from './repository.ts';
-import { COPY_LINES, openSession, type Session } from './session.ts';
+import { openSession, type Session } from './session.ts';
 import { abortOpenUploads, copyObject, headObject, putJson, uploadObject } from './store.ts';
 
 export type BackupDeps = {
@@ -216,16 +216,12 @@ async function backupTables(
 
 async function backupTable(deps: BackupDeps, session: Session, info: TableInfo, key: string): Promise<ManifestTable> {
   const { settings } = deps;
-  const query = exportQuery(info);
-  const source: Bytes = session.copy
-    ? session.copyOut(sql`copy (${query}) to stdout ${COPY_LINES}`)
-    : session.cursorLines(query, deps.batchRows ?? 5000);
-  const lines = countLines(source);
+  const lines = exportLines(session, info, deps.batchRows ?? 5000);
   const raw = tally(lines.bytes);
   const compressed = gzip(raw.bytes, settings.gzipLevel);
   const sealed = settings.encryptionKey ? encrypt(compressed, settings.encryptionKey) : compressed;
   const stored = tally(sealed);
-  const progress = progressReporter(deps.onProgress, info, lines.lines);
+  const progress = progressReporter(deps.onProgress, info, lines.rows);
   const watched = progress.watch(stored.bytes);
   const { parts } = await uploadObject(deps.storage, key, watched, {
     partSize: settings.partSize,
@@ -238,7 +234,7 @@ async function backupTable(deps: BackupDeps, session: Session, info: TableInfo, 
   return {
     name: info.name,
     key,
-    rows: lines.lines(),
+    rows: lines.rows(),
     bytes: storedTally.bytes,
     sha256: storedTally.sha256,
     rawBytes: rawTally.bytes,

@@ -1,10 +1,10 @@
 import { sql } from 'kysely';
 import pg from 'pg';
 import { createDb, createPool, type Db, poolOf } from '../db/connection.ts';
-import { exportQuery } from './catalog.ts';
-import { countLines, tally } from './codec.ts';
+import { describeTable, exportLines } from './catalog.ts';
+import { tally } from './codec.ts';
 import type { Manifest } from './manifest.ts';
-import { COPY_LINES, openSession } from './session.ts';
+import { openSession } from './session.ts';
 
 /** A throwaway database for a restore drill. */
 export type ScratchDatabase = { db: Db; describe: string; drop(): Promise<void> };
@@ -107,17 +107,23 @@ export async function compareWithManifest(restored: Db, manifest: Manifest): Pro
   try {
     await session.query(sql`begin isolation level repeatable read read only`);
     for (const table of manifest.tables) {
-      const query = exportQuery({
-        name: table.name,
-        columns: table.columns.map((c) => ({ ...c, json: c.type === 'json' || c.type === 'jsonb' })),
-        primaryKey: table.primaryKey,
-      });
-      const counted = countLines(
-        session.copy ? session.copyOut(sql`copy (${query}) to stdout ${COPY_LINES}`) : session.cursorLines(query, 5000),
+      // The manifest's columns, in its order, read as the restored table's types say (as a backup does)
+      const restored = new Map((await describeTable(session, table.name)).columns.map((c) => [c.name, c]));
+      const counted = exportLines(
+        session,
+        {
+          name: table.name,
+          columns: table.columns.map((c) => {
+            const json = c.type === 'json' || c.type === 'jsonb';
+            return restored.get(c.name) ?? { ...c, json, kind: json ? 'string' : 'json' };
+          }),
+          primaryKey: table.primaryKey,
+        },
+        5000,
       );
       const lines = tally(counted.bytes);
       for await (const _ of lines.bytes);
-      const rows = counted.lines();
+      const rows = counted.rows();
       const { sha256 } = lines.result();
       if (rows !== table.rows) problems.push(`${table.name}: ${rows} rows restored, ${table.rows} in the source`);
       else if (sha256 !== table.rowsSha256) problems.push(`${table.name}: row hash differs from the source snapshot's`);
