@@ -195,6 +195,8 @@ function arrayLiteral(line: string, start: number, end: number): string {
 const NEWLINE = 10;
 const TAB = 9;
 const LETTER_N = 110;
+const LETTER_U = 117;
+const SLASH = 47;
 const NULL_FIELD = [BACKSLASH, 78]; // \N
 
 /**
@@ -231,13 +233,14 @@ export function jsonLinesToCopy(
   };
   /** Index of the quote closing the string opening at `start`; `escaped` set when it holds a backslash. */
   let escaped = false;
-  // Most lines hold no backslash at all: their strings end at the next quote, found natively.
+  // Most lines hold no backslash at all: their strings end at the next quote.
   let plainLine = false;
   const stringEndAt = (input: Uint8Array, start: number, lineEnd: number): number => {
     escaped = false;
     if (plainLine) {
-      const quote = input.indexOf(QUOTE, start + 1);
-      return quote === -1 || quote >= lineEnd ? -1 : quote;
+      // a loop, not indexOf: keys and most values are short, and a call to the builtin costs more
+      for (let at = start + 1; at < lineEnd; at++) if (input[at] === QUOTE) return at;
+      return -1;
     }
     for (let at = start + 1; at < lineEnd; at++) {
       const c = input[at];
@@ -304,6 +307,30 @@ export function jsonLinesToCopy(
       } else out[pos++] = c;
     }
   };
+  /**
+   * A JSON string's contents as COPY text, over bytes: \\ \n \r \t \b \f are the same escapes in
+   * COPY text, \" and \/ lose their backslash. False (nothing written) at a \u escape, which the
+   * string functions decode.
+   */
+  const copyEscapedString = (input: Uint8Array, from: number, to: number): boolean => {
+    ensure(to - from);
+    const start = pos;
+    for (let at = from; at < to; at++) {
+      const c = input[at] as number;
+      if (c !== BACKSLASH) {
+        out[pos++] = c;
+        continue;
+      }
+      const next = input[++at] as number;
+      if (next === LETTER_U) {
+        pos = start;
+        return false;
+      }
+      if (next !== QUOTE && next !== SLASH) out[pos++] = BACKSLASH;
+      out[pos++] = next;
+    }
+    return true;
+  };
   let nextBackslash = -1;
   const convertLine = (input: Uint8Array, lineStart: number, lineEnd: number) => {
     if (input[lineStart] !== OPEN_BRACE) fail(input, lineStart, 'not a backup row');
@@ -334,7 +361,9 @@ export function jsonLinesToCopy(
         out[pos++] = TAB;
       }
       const first = input[at];
-      if (
+      if (escaped && first === QUOTE && column.kind === 'scalar' && copyEscapedString(input, at + 1, end - 1)) {
+        // a string with escapes COPY text spells the same way: copied over bytes
+      } else if (
         escaped ||
         (first === QUOTE && column.kind === 'array') ||
         (first === OPEN_BRACKET && column.kind === 'scalar')
