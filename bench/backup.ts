@@ -193,9 +193,17 @@ export async function run(): Promise<Verdict[]> {
     const config = parseConfig({ ...s3Env, JWT_SECRET: 'x'.repeat(32) });
     const storage = createStorage(config.s3 as NonNullable<typeof config.s3>);
 
+    // Each timed phase starts from a checkpoint, so none pays for the WAL the one before it wrote
+    // (a restore writes ~1 GB of WAL: without this, whichever restore ran second took the checkpoint).
+    const checkpoint = () =>
+      admin(base, (c) => c.query('checkpoint')).catch((error: Error) =>
+        say(`  (no checkpoint before this phase: ${error.message})`),
+      );
+    await checkpoint();
     say('pg_dump | gzip -1 -> S3 (anchor)');
     const dumped = await pgDumpToStorage(source, storage, 'anchor/pg_dump.sql.gz', config.backup.partSize);
     say(`  ${(dumped.ms / 1000).toFixed(1)} s, ${(dumped.bytes / 1024 / 1024).toFixed(1)} MB`);
+    await checkpoint();
     say('opsbase backup -> S3 (`opsbase backup create` in its own process)');
     const ours = await cliBackup(
       { ...s3Env, DATABASE_URL: source, JWT_SECRET: 'x'.repeat(32) },
@@ -210,14 +218,18 @@ export async function run(): Promise<Verdict[]> {
     await admin(base, async (c) => {
       for (const name of scratch) await c.query(`create database "${name}"`);
     });
+    await checkpoint();
     say('S3 -> gunzip -> psql (anchor)');
     const psqlRestore = await psqlFromStorage(urlFor(base, scratch[0]!), storage, 'anchor/pg_dump.sql.gz');
     say(`  ${(psqlRestore.ms / 1000).toFixed(1)} s`);
+    // Gone before the next phase: autovacuum would otherwise vacuum its 5M fresh rows meanwhile.
+    await admin(base, (c) => c.query(`drop database "${scratch[0]}" with (force)`));
     say('opsbase restore (child process)');
     const target = new pg.Client({ connectionString: urlFor(base, scratch[1]!) });
     await target.connect();
     for (const ddl of TABLES_DDL) await target.query(ddl);
     await target.end();
+    await checkpoint();
     const restored = await child(['restore', ours.id], { ...s3Env, DATABASE_URL: urlFor(base, scratch[1]!) });
     say(`  ${(restored.ms / 1000).toFixed(1)} s, peak RSS ${restored.maxRssMb.toFixed(0)} MB`);
 
