@@ -175,4 +175,38 @@ describe.each(databaseKinds())('backup faults on %s', (kind) => {
     await put(original);
     expect((await verifyBackup(backupDeps(database.db, direct), made.id)).ok).toBe(true);
   });
+
+  it('a manifest whose row count disagrees with its object: the restore rolls back, naming the object', async () => {
+    await sql`insert into users (email, name, role, password_hash)
+      values (${`counted-${kind}@example.com`}, 'Counted', 'operator', 'x')`.execute(database.db);
+    const small = { BACKUP_EXCLUDE_TABLES: 'request_logs,blobs' };
+    const made = await createBackup(backupDeps(database.db, direct, small), { trigger: 'cli', holder: 'test' });
+    const table = made.manifest.tables.find((t) => t.name === 'users');
+    if (!table?.rows) throw new Error('no users in the backup');
+    // The object is intact (size and checksum as listed); only the count it is checked against is off.
+    const manifestKey = backupKeys('backups', made.id).manifest;
+    const tampered = {
+      ...made.manifest,
+      tables: made.manifest.tables.map((t) => (t.name === table.name ? { ...t, rows: t.rows + 1 } : t)),
+    };
+    await direct.client.send(
+      new PutObjectCommand({ Bucket: direct.bucket, Key: manifestKey, Body: JSON.stringify(tampered) }),
+    );
+    const target = await createTestDatabase(kind);
+    try {
+      const restoring = restoreBackup(
+        { ...backupDeps(target.db, direct), target: target.db, prefix: 'backups', encryptionKey: undefined },
+        made.id,
+      );
+      // The lines read are counted against the manifest (and the rows the server took, after them).
+      await expect(restoring).rejects.toThrow(
+        `rows differ from the manifest: ${table.rows} rows (manifest ${table.rows + 1})`,
+      );
+      await expect(restoring).rejects.toThrow(table.key);
+      const users = await sql<{ n: number }>`select count(*)::int as n from users`.execute(target.db);
+      expect(users.rows[0]?.n).toBe(0);
+    } finally {
+      await target.drop();
+    }
+  });
 });

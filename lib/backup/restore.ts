@@ -200,10 +200,13 @@ async function loadAll(
       loaded.push({ name, rows: 0 });
       continue;
     }
-    await loadTable(deps, session, table, key);
-    const [count] = await session.query<{ n: string }>(sql`select count(*)::text as n from ${sql.id(name)}`);
-    if (Number(count?.n) !== table.rows) {
-      throw new BackupObjectError(table.key, `loaded ${count?.n} rows into ${name}, the manifest says ${table.rows}`);
+    // The table was empty (or truncated above): the rows COPY reports are the rows it holds.
+    const copied = await loadTable(deps, session, table, key);
+    const count =
+      copied ??
+      Number((await session.query<{ n: string }>(sql`select count(*)::text as n from ${sql.id(name)}`))[0]?.n);
+    if (count !== table.rows) {
+      throw new BackupObjectError(table.key, `loaded ${count} rows into ${name}, the manifest says ${table.rows}`);
     }
     loaded.push({ name, rows: table.rows });
   }
@@ -262,11 +265,13 @@ async function loadTable(
   session: Session,
   table: ManifestTable,
   key: Uint8Array | undefined,
-): Promise<void> {
+): Promise<number | undefined> {
   const reader = readTable(deps.storage, table, key, deps.signal, { rowHash: false });
   const load = loadSelect(table);
   let rows = 0;
   let bytes = 0;
+  // the rows COPY reports inserting, on the path that COPYs straight into the table
+  let inserted: number | undefined;
   const report = (done: boolean) =>
     deps.onProgress?.({ phase: 'table', table: table.name, rows, bytes, estimatedRows: table.rows, done });
   report(false);
@@ -282,7 +287,7 @@ async function loadTable(
         }
       })(),
     );
-    await session.copyIn(
+    inserted = await session.copyIn(
       sql`copy ${sql.id(table.name)} (${load.columns}) from stdin`,
       (async function* () {
         try {
@@ -325,6 +330,7 @@ async function loadTable(
   }
   reader.check();
   report(true);
+  return inserted;
 }
 
 /**

@@ -20,7 +20,8 @@ export type Session = {
   /** JSON lines from a query selecting one text column `line`, read through a cursor in batches. */
   cursorLines(query: RawBuilder<{ line: string }>, batchRows: number): Bytes;
   copyOut(query: RawBuilder<unknown>): Bytes;
-  copyIn(query: RawBuilder<unknown>, source: Bytes): Promise<void>;
+  /** COPY ... FROM STDIN fed from `source`; resolves with the rows the server says it copied. */
+  copyIn(query: RawBuilder<unknown>, source: Bytes): Promise<number>;
   release(error?: Error): Promise<void>;
 };
 
@@ -116,6 +117,7 @@ function clientSession(db: AnyDb, client: pg.PoolClient, server: string): Sessio
       const { from } = await import('pg-copy-streams');
       const stream = client.query(from(compile(query, false).sql));
       await pipeline(Readable.from(source), stream);
+      return stream.rowCount;
     },
     async release(error) {
       if (error) {
