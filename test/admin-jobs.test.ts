@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appFor } from './support/app.ts';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/database.ts';
-import { postJson, seedUser } from './support/users.ts';
+import { loginToken, seedUser } from './support/users.ts';
 
 describe.each(databaseKinds())('admin jobs API on %s', (kind) => {
   let database: TestDatabase;
@@ -12,8 +12,7 @@ describe.each(databaseKinds())('admin jobs API on %s', (kind) => {
     database = await createTestDatabase(kind);
     harness = appFor({ DATABASE_URL: database.url });
     const admin = await seedUser(database.db, 'admin');
-    token = (await postJson(harness.app, '/api/auth/login', { email: admin.email, password: admin.password })).body
-      .accessToken;
+    token = await loginToken(harness.app, admin);
     // 30 runs of two jobs, one a minute, newest last; every third an error.
     for (let i = 0; i < 30; i++) {
       await database.db

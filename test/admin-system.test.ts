@@ -9,7 +9,7 @@ import {
 import { RequestLogWriter } from '../lib/observability/request-log-writer.ts';
 import { appFor } from './support/app.ts';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/database.ts';
-import { postJson, seedUser } from './support/users.ts';
+import { loginToken, seedUser } from './support/users.ts';
 
 describe.each(databaseKinds())('observability API on %s', (kind) => {
   let database: TestDatabase;
@@ -25,8 +25,7 @@ describe.each(databaseKinds())('observability API on %s', (kind) => {
     });
     const admin = await seedUser(database.db, 'admin', { name: 'Olga Ops' });
     adminId = admin.id;
-    token = (await postJson(harness.app, '/api/auth/login', { email: admin.email, password: admin.password })).body
-      .accessToken;
+    token = await loginToken(harness.app, admin);
     const auth = { authorization: `Bearer ${token}` };
     // Real traffic: 12 reads of one user, 3 misses, 2 server errors, 1 unauthorized.
     for (let i = 0; i < 12; i++) await harness.app.request(`/api/users/${adminId}`, { headers: auth });

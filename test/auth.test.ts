@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appFor } from './support/app.ts';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/database.ts';
-import { postJson, seedUser } from './support/users.ts';
+import { loginToken, postJson, seedUser } from './support/users.ts';
 
 describe.each(databaseKinds())('auth flow on %s', (kind) => {
   let database: TestDatabase;
@@ -97,11 +97,8 @@ describe.each(databaseKinds())('auth flow on %s', (kind) => {
     try {
       const admin = await seedUser(database.db, 'admin');
       const user = await seedUser(database.db, 'agent');
-      const adminToken = (
-        await postJson(cached.app, '/api/auth/login', { email: admin.email, password: admin.password })
-      ).body.accessToken;
-      const token = (await postJson(cached.app, '/api/auth/login', { email: user.email, password: user.password })).body
-        .accessToken;
+      const adminToken = await loginToken(cached.app, admin);
+      const token = await loginToken(cached.app, user);
       const asUser = () => cached.app.request('/api/auth/me', { headers: { authorization: `Bearer ${token}` } });
       expect((await asUser()).status).toBe(200); // now cached as active
       await cached.app.request(`/api/users/${user.id}`, {

@@ -12,7 +12,7 @@ import { backupDeps, storageFor } from './support/backup.ts';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/database.ts';
 import { waitFor } from './support/processes.ts';
 import { startTestS3, type TestS3 } from './support/s3.ts';
-import { postJson, seedUser } from './support/users.ts';
+import { loginToken, seedUser } from './support/users.ts';
 
 /** Parents and children written in pairs (one transaction each) while a backup runs. */
 async function createSnapshotTables(db: TestDatabase['db']) {
@@ -36,8 +36,7 @@ describe.each(databaseKinds())('backups: admin API, one at a time, snapshot, fil
     storage = storageFor(s3);
     harness = appFor({ DATABASE_URL: database.url, ...s3.env });
     const admin = await seedUser(database.db, 'admin');
-    const login = await postJson(harness.app, '/api/auth/login', { email: admin.email, password: admin.password });
-    auth = { authorization: `Bearer ${login.body.accessToken}` };
+    auth = { authorization: `Bearer ${await loginToken(harness.app, admin)}` };
   });
   afterAll(async () => {
     await harness?.close();

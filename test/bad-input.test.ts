@@ -17,7 +17,7 @@ import {
 } from './support/openapi-operations.ts';
 import { startTestS3, type TestS3 } from './support/s3.ts';
 import { changedTables, tableDigests } from './support/table-digest.ts';
-import { postJson, seedUser } from './support/users.ts';
+import { loginToken, postJson, seedUser } from './support/users.ts';
 
 // Every JSON route, generated from the OpenAPI document (so a new route is covered without
 // editing this file), as an admin: bad input is a 4xx with the error envelope, never a 5xx, and
@@ -123,8 +123,7 @@ describe.each(databaseKinds())('bad input on every JSON route (%s)', (kind) => {
       TELEGRAM_WEBHOOK_SECRET,
     });
     const admin = await seedUser(database.db, 'admin');
-    adminToken = (await postJson(harness.app, '/api/auth/login', { email: admin.email, password: admin.password })).body
-      .accessToken;
+    adminToken = await loginToken(harness.app, admin);
     userId = (await seedUser(database.db, 'agent')).id;
     operations = await readOperations(harness.app);
 

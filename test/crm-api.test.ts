@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appFor } from './support/app.ts';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/database.ts';
 import { envelopeProblems, errorCode, readAnswer } from './support/envelope.ts';
-import { postJson, seedUser } from './support/users.ts';
+import { loginToken, seedUser } from './support/users.ts';
 
 type ListedLead = { id: string; externalId: string; updatedAt: string; assignedTo: string | null };
 
@@ -22,9 +22,7 @@ describe.each(databaseKinds())('CRM API (%s)', (kind) => {
   beforeAll(async () => {
     database = await createTestDatabase(kind);
     harness = appFor({ DATABASE_URL: database.url, ATTENDANCE_TIMEZONE: 'America/New_York' });
-    const login = async (user: Awaited<ReturnType<typeof seedUser>>) =>
-      (await postJson(harness.app, '/api/auth/login', { email: user.email, password: user.password })).body
-        .accessToken as string;
+    const login = async (user: Awaited<ReturnType<typeof seedUser>>) => await loginToken(harness.app, user);
     const manager = await seedUser(database.db, 'manager');
     const agentA = await seedUser(database.db, 'agent');
     const agentB = await seedUser(database.db, 'agent');

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCursor } from '../lib/pagination.ts';
 import { appFor } from './support/app.ts';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/database.ts';
-import { postJson, seedUser } from './support/users.ts';
+import { loginToken, seedUser } from './support/users.ts';
 
 // `now()` defaults store microseconds; a cursor cut to the millisecond of a JS Date skipped the
 // rows sharing the last row's millisecond but a few microseconds older. Each list is paged two
@@ -18,8 +18,7 @@ describe.each(databaseKinds())('keyset cursors keep microseconds on %s', (kind) 
     database = await createTestDatabase(kind);
     harness = appFor({ DATABASE_URL: database.url });
     const admin = await seedUser(database.db, 'admin');
-    token = (await postJson(harness.app, '/api/auth/login', { email: admin.email, password: admin.password })).body
-      .accessToken;
+    token = await loginToken(harness.app, admin);
   });
   afterAll(async () => {
     await harness?.close();

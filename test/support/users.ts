@@ -37,3 +37,13 @@ export async function postJson(
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
 }
+
+/** Logs `user` in through the app and returns its access token (a failed login fails the test setup). */
+export async function loginToken(
+  app: { request: (path: string, init?: RequestInit) => Response | Promise<Response> },
+  user: { email: string; password: string },
+): Promise<string> {
+  const res = await postJson(app, '/api/auth/login', { email: user.email, password: user.password });
+  if (res.status !== 200) throw new Error(`login of ${user.email} answered ${res.status}`);
+  return res.body.accessToken as string;
+}
