@@ -97,7 +97,9 @@ export function exportQuery(table: {
     table.primaryKey.length > 0
       ? sql`order by ${sql.join(table.primaryKey.map((k) => sql`${t}.${sql.id(k)}`))}`
       : sql``;
-  return sql<{ line: string }>`select row_to_json(r)::text as line from ${t}
+  // A json value nested in an array or a composite keeps its text, raw newlines included, which
+  // would split the line: they become spaces (JSON whitespace either way; escaped strings hold none).
+  return sql<{ line: string }>`select translate(row_to_json(r)::text, chr(10), ' ') as line from ${t}
     cross join lateral (select ${values}) r ${order}`;
 }
 

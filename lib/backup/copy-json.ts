@@ -12,7 +12,7 @@
 //   timestamp  ISO text -> XSD: `2026-01-01 10:00:00` -> `"2026-01-01T10:00:00"`
 //   timestamptz  the same and a full offset: `...+00` -> `...+00:00`
 //   json       anything else (arrays, composites, types of extensions): the server's to_json,
-//              passed through as it is
+//              passed through as it is, but for raw newlines (see exportQuery)
 import { type RawBuilder, sql } from 'kysely';
 import type { Bytes } from './codec.ts';
 
@@ -265,10 +265,12 @@ function writeRow(
       default:
         if ((flags & QUOTED) === 0) p = copyBytes(dst, p, buf, from, to);
         else {
-          // the server's JSON as COPY quoted it (a json value may hold a raw newline): undo doubled quotes
+          // the server's JSON as COPY quoted it, for a raw newline in a nested json value's text:
+          // doubled quotes undone, and the newline a space, as exportQuery has it
           for (let i = from; i < to; i++) {
-            dst[p++] = buf[i] as number;
-            if (buf[i] === QUOTE) i++;
+            const b = buf[i] as number;
+            dst[p++] = b === NEWLINE ? 0x20 : b;
+            if (b === QUOTE) i++;
           }
         }
     }
