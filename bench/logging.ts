@@ -1,4 +1,5 @@
-// Request logging's cost: the same one-query route with logging on and off, in one run; and the
+// Request logging's cost: the same small route (/api/health: the database probe and the newest
+// backup, two small queries side by side) with logging on and off, in one run; and the
 // writer's throughput beside a plain multi-row INSERT and an UNNEST insert of the same rows. On
 // the embedded PGlite always, and on PostgreSQL too when the local server answers.
 import { cpus, loadavg } from 'node:os';
@@ -263,7 +264,7 @@ async function measure(target: Target, durationSeconds: number): Promise<Verdict
   }
 
   console.log(`\n${target.label}; load average ${(loadavg()[0] ?? 0).toFixed(1)} on ${cpus().length} cores\n`);
-  console.log(`GET /api/health (one query), 100 connections, 2 x ${durationSeconds} s each, alternated\n`);
+  console.log(`GET /api/health (two small queries), 100 connections, 2 x ${durationSeconds} s each, alternated\n`);
   const cpu = (side: Side) => side.serverCpuPerRequest + (side.databaseCpuPerRequest ?? 0);
   console.log(
     formatTable(

@@ -25,7 +25,7 @@ export const benches: Record<string, Bench> = {
   },
   logging: {
     description:
-      'one-query route with request logging on vs off (alternated); writer rows/s beside plain INSERT and UNNEST anchors; on PGlite, and on PostgreSQL when 127.0.0.1:5432 answers',
+      'the health route (two small queries) with request logging on vs off (alternated); writer rows/s beside plain INSERT and UNNEST anchors; on PGlite, and on PostgreSQL when 127.0.0.1:5432 answers',
     load: () => import('./logging.ts'),
   },
   backup: {
@@ -64,7 +64,7 @@ export const benches: Record<string, Bench> = {
   },
   vending: {
     description:
-      "machines list and an operator's tasks list at 100 connections over 300 machines and 100k tasks: p95, beside the one-query health route",
+      "machines list and an operator's tasks list at 100 connections over 300 machines and 100k tasks: p95, beside the health route (two small queries) and a static asset (no database)",
     load: () => import('./vending.ts'),
   },
   load: {
