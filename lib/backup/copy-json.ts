@@ -88,6 +88,19 @@ const HEX = encoder.encode('0123456789abcdef');
 const OUT_BYTES = 256 * 1024;
 /** Bytes escape_json escapes: control characters, the double quote and the backslash. */
 const ESCAPED = new Uint8Array(256).map((_, c) => (c < 0x20 || c === 0x22 || c === 0x5c ? 1 : 0));
+/** The letter after the backslash where escape_json has a short escape (the rest are \u00XX). */
+const SHORT_ESCAPES = new Uint8Array(256);
+for (const [byte, letter] of [
+  [0x08, 'b'],
+  [0x0c, 'f'],
+  [0x0a, 'n'],
+  [0x0d, 'r'],
+  [0x09, 't'],
+  [0x22, '"'],
+  [0x5c, '\\'],
+] as const) {
+  SHORT_ESCAPES[byte] = letter.charCodeAt(0);
+}
 // flags of a located field
 const QUOTED = 1;
 const ESCAPES = 2; // holds a byte a JSON string escapes
@@ -120,17 +133,8 @@ function writeString(dst: Uint8Array, p: number, src: Uint8Array, from: number, 
     if (quoted && c === QUOTE) i++; // a doubled quote stands for one
     clean = i + 1;
     dst[p++] = 0x5c;
-    if (c === 0x22 || c === 0x5c) dst[p++] = c;
-    else if (c === 0x08)
-      dst[p++] = 0x62; // b
-    else if (c === 0x0c)
-      dst[p++] = 0x66; // f
-    else if (c === 0x0a)
-      dst[p++] = 0x6e; // n
-    else if (c === 0x0d)
-      dst[p++] = 0x72; // r
-    else if (c === 0x09)
-      dst[p++] = 0x74; // t
+    const short = SHORT_ESCAPES[c] as number;
+    if (short !== 0) dst[p++] = short;
     else {
       dst[p++] = 0x75; // u00XX
       dst[p++] = 0x30;
