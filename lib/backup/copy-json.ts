@@ -14,7 +14,7 @@
 //   json       anything else (arrays, composites, types of extensions): the server's to_json,
 //              passed through as it is, but for raw newlines (see exportQuery)
 import { type RawBuilder, sql } from 'kysely';
-import type { Bytes } from './codec.ts';
+import { type Bytes, concat } from './codec.ts';
 
 export type ColumnKind = 'number' | 'bool' | 'string' | 'timestamp' | 'timestamptz' | 'json';
 
@@ -334,45 +334,38 @@ export function copyToJsonLines(source: Bytes, columns: readonly ExportColumn[])
     return filled;
   };
 
+  /** Converts the whole rows of `buf`; returns the cut row it ends with (a copy), if any. */
+  function* consume(buf: Uint8Array): Generator<Uint8Array, Uint8Array | null> {
+    let at = 0;
+    for (;;) {
+      const [stop, cut] = convert(buf, at);
+      at = stop;
+      if (o > 0) yield flush();
+      if (cut || at >= buf.length) break;
+    }
+    return at < buf.length ? buf.slice(at) : null;
+  }
+
   async function* run(): AsyncGenerator<Uint8Array> {
     let carry: Uint8Array | null = null;
     let waiting: Uint8Array[] = [];
     let waitingBytes = 0;
-    function* consume(buf: Uint8Array): Generator<Uint8Array> {
-      let at = 0;
-      for (;;) {
-        const [stop, cut] = convert(buf, at);
-        at = stop;
-        if (o > 0) yield flush();
-        if (cut || at >= buf.length) break;
-      }
-      carry = at < buf.length ? buf.slice(at) : null;
-    }
     for await (const chunk of source) {
-      if (carry) {
-        // a row longer than what has come since: wait for as much again before reading it anew
-        waiting.push(chunk);
-        waitingBytes += chunk.length;
-        if (waitingBytes < (carry as Uint8Array).length) continue;
-        const joined = join([carry, ...waiting], (carry as Uint8Array).length + waitingBytes);
-        waiting = [];
-        waitingBytes = 0;
-        yield* consume(joined);
-      } else yield* consume(chunk);
+      if (!carry) {
+        carry = yield* consume(chunk);
+        continue;
+      }
+      // a row longer than what has come since: wait for as much again before reading it anew
+      waiting.push(chunk);
+      waitingBytes += chunk.length;
+      if (waitingBytes < carry.length) continue;
+      carry = yield* consume(concat([carry, ...waiting]));
+      waiting = [];
+      waitingBytes = 0;
     }
-    if (waitingBytes > 0) yield* consume(join([carry as unknown as Uint8Array, ...waiting], -1));
-    if (carry) throw new CopyRowError(`COPY output ended inside a row (${(carry as Uint8Array).length} bytes)`);
+    if (carry && waiting.length > 0) carry = yield* consume(concat([carry, ...waiting]));
+    if (carry) throw new CopyRowError(`COPY output ended inside a row (${carry.length} bytes)`);
   }
 
   return { bytes: run(), rows: () => rows };
-}
-
-function join(parts: Uint8Array[], total: number): Uint8Array {
-  const joined = new Uint8Array(total >= 0 ? total : parts.reduce((n, part) => n + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.length;
-  }
-  return joined;
 }
