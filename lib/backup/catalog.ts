@@ -43,10 +43,19 @@ export function regclass(name: string) {
 
 export async function describeTable(session: Session, table: string): Promise<TableInfo> {
   const relation = regclass(table);
-  const columns = await session.query<{ name: string; type: string; base: string; builtin: boolean }>(sql`
+  // element: for the array type of a built-in type written with `,` between elements (not
+  // int2vector and its kind, nor box[], whose text forms differ)
+  const columns = await session.query<{
+    name: string;
+    type: string;
+    base: string;
+    builtin: boolean;
+    element: string | null;
+  }>(sql`
     select a.attname as name, format_type(a.atttypid, a.atttypmod) as type, t.typname as base,
-      t.oid < 16384 as builtin
+      t.oid < 16384 as builtin, e.typname as element
     from pg_attribute a join pg_type t on t.oid = a.atttypid
+      left join pg_type e on e.oid = t.typelem and e.typarray = t.oid and e.oid < 16384 and e.typdelim = ','
     where a.attrelid = ${relation} and a.attnum > 0 and not a.attisdropped and a.attgenerated = ''
     order by a.attnum`);
   const primaryKey = await session.query<{ name: string }>(sql`
@@ -67,7 +76,7 @@ export async function describeTable(session: Session, table: string): Promise<Ta
       name: c.name,
       type: c.type,
       json: c.base === 'json' || c.base === 'jsonb',
-      kind: columnKind({ name: c.base, builtin: c.builtin }),
+      kind: columnKind({ name: c.base, builtin: c.builtin, element: c.element }),
     })),
     primaryKey: primaryKey.map((c) => c.name),
     partitions,

@@ -11,14 +11,18 @@
 //              bytea (hex), date, interval, json/jsonb (read as text, see exportQuery)...
 //   timestamp  ISO text -> XSD: `2026-01-01 10:00:00` -> `"2026-01-01T10:00:00"`
 //   timestamptz  the same and a full offset: `...+00` -> `...+00:00`
-//   json       anything else (arrays, composites, types of extensions): the server's to_json,
-//              passed through as it is, but for raw newlines (see exportQuery)
+//   K[]        an array of one of the kinds above (array_out's text -> a JSON array: bounds
+//              dropped, NULL -> null, each element as its kind says), as array_to_json writes it
+//   json       anything else (composites, domains, enums, arrays of json or of other types, types
+//              of extensions): the server's to_json, passed through but for raw newlines (see
+//              exportQuery)
 import { type RawBuilder, sql } from 'kysely';
 import { type Bytes, concat } from './codec.ts';
 
-export type ColumnKind = 'number' | 'bool' | 'string' | 'timestamp' | 'timestamptz' | 'json';
+type ScalarKind = 'number' | 'bool' | 'string' | 'timestamp' | 'timestamptz';
+export type ColumnKind = ScalarKind | `${ScalarKind}[]` | 'json';
 
-const KIND_OF_TYPE: Record<string, ColumnKind> = {
+const KIND_OF_TYPE: Record<string, ScalarKind> = {
   int2: 'number',
   int4: 'number',
   int8: 'number',
@@ -54,9 +58,17 @@ const KIND_OF_TYPE: Record<string, ColumnKind> = {
 /**
  * The kind of a column of a built-in type (`builtin`: its type is one of Postgres's own, not a
  * domain, an enum or an extension's, any of which might carry a cast to json of its own).
+ * `element`: the element type's name when the type is the array type of a built-in type whose
+ * text form uses `,` between elements. Arrays of json and jsonb stay with the server: their
+ * elements go into the JSON as they are, not as the strings a json column becomes.
  */
-export function columnKind(type: { name: string; builtin: boolean }): ColumnKind {
-  return (type.builtin && KIND_OF_TYPE[type.name]) || 'json';
+export function columnKind(type: { name: string; builtin: boolean; element?: string | null }): ColumnKind {
+  if (!type.builtin) return 'json';
+  if (type.element) {
+    const element = type.element === 'json' || type.element === 'jsonb' ? undefined : KIND_OF_TYPE[type.element];
+    return element ? `${element}[]` : 'json';
+  }
+  return KIND_OF_TYPE[type.name] ?? 'json';
 }
 
 export type ExportColumn = { name: string; kind: ColumnKind };
@@ -105,7 +117,21 @@ for (const [byte, letter] of [
 const QUOTED = 1;
 const ESCAPES = 2; // holds a byte a JSON string escapes
 
-const KIND_CODES: Record<ColumnKind, number> = { number: 0, bool: 1, string: 2, timestamp: 3, timestamptz: 4, json: 5 };
+const KIND_CODES: Record<ColumnKind, number> = {
+  number: 0,
+  bool: 1,
+  string: 2,
+  timestamp: 3,
+  timestamptz: 4,
+  json: 5,
+  // arrays: ARRAY + their element's code
+  'number[]': 6,
+  'bool[]': 7,
+  'string[]': 8,
+  'timestamp[]': 9,
+  'timestamptz[]': 10,
+};
+const ARRAY = 6;
 
 /** Why a COPY row could not be read (a bug, or a server sending what COPY_LINES does not). */
 export class CopyRowError extends Error {}
@@ -220,6 +246,104 @@ function locateRow(buf: Uint8Array, start: number, columns: number, spans: Int32
   return pos;
 }
 
+/** One value of a scalar kind (`code` 0-4) from `src[from, to)`, free of COPY's quoting. */
+function writeScalar(dst: Uint8Array, p: number, src: Uint8Array, from: number, to: number, code: number): number {
+  switch (code) {
+    case 0: {
+      // number: NaN, Infinity, -Infinity are no JSON numbers, and row_to_json writes them as strings
+      const first = src[from];
+      if (first === 0x4e || first === 0x49 || (first === 0x2d && src[from + 1] === 0x49)) {
+        return writeString(dst, p, src, from, to, false);
+      }
+      return copyBytes(dst, p, src, from, to);
+    }
+    case 1: {
+      const value = src[from] === 0x74 ? TRUE_BYTES : FALSE_BYTES;
+      return copyBytes(dst, p, value, 0, value.length);
+    }
+    case 3:
+      return writeTimestamp(dst, p, src, from, to, false);
+    case 4:
+      return writeTimestamp(dst, p, src, from, to, true);
+    default:
+      return writeString(dst, p, src, from, to, false);
+  }
+}
+
+/** Scratch space for an array field without COPY's quoting, and for one element without array_out's. */
+const scratch = { field: new Uint8Array(1024), element: new Uint8Array(1024) };
+
+/**
+ * An array in array_out's text form -> JSON as array_to_json writes it: the bounds ("[0:2]=")
+ * dropped, braces as brackets, an unquoted NULL as null, every other element as its kind
+ * (`code` 0-4) says, once array_out's quotes and backslashes are undone. `quoted`: COPY quoted
+ * the field (it holds a newline, say), its doubled quotes to be undone first.
+ */
+function writeArray(
+  dst: Uint8Array,
+  p: number,
+  field: Uint8Array,
+  start: number,
+  end: number,
+  quoted: boolean,
+  code: number,
+): number {
+  let src = field;
+  let from = start;
+  let to = end;
+  if (quoted) {
+    if (scratch.field.length < to - from) scratch.field = new Uint8Array(2 * (to - from));
+    src = scratch.field;
+    let n = 0;
+    for (let i = from; i < to; i++) {
+      const b = field[i] as number;
+      src[n++] = b;
+      if (b === QUOTE) i++;
+    }
+    from = 0;
+    to = n;
+  }
+  let i = from;
+  if (src[i] === 0x5b) {
+    while (i < to && src[i] !== 0x3d) i++; // [lower:upper]...=
+    i++;
+  }
+  while (i < to) {
+    const c = src[i] as number;
+    if (c === 0x7b || c === 0x7d || c === 0x2c) {
+      dst[p++] = c === 0x7b ? 0x5b : c === 0x7d ? 0x5d : 0x2c; // { } , -> [ ] ,
+      i++;
+      continue;
+    }
+    if (c === 0x22) {
+      // quoted: up to the quote no backslash escapes; only then is a copy without them needed
+      let j = i + 1;
+      while (j < to && src[j] !== 0x22 && src[j] !== 0x5c) j++;
+      if (src[j] === 0x22) {
+        p = writeScalar(dst, p, src, i + 1, j, code);
+        i = j + 1;
+        continue;
+      }
+      if (scratch.element.length < to - i) scratch.element = new Uint8Array(2 * (to - i));
+      const element = scratch.element;
+      let n = 0;
+      for (j = i + 1; j < to && src[j] !== 0x22; j++) {
+        if (src[j] === 0x5c) j++;
+        element[n++] = src[j] as number;
+      }
+      p = writeScalar(dst, p, element, 0, n, code);
+      i = j + 1;
+      continue;
+    }
+    let j = i;
+    while (j < to && src[j] !== 0x2c && src[j] !== 0x7d) j++;
+    const isNull = j - i === 4 && src[i] === 0x4e && src[i + 1] === 0x55 && src[i + 2] === 0x4c && src[i + 3] === 0x4c;
+    p = isNull ? copyBytes(dst, p, NULL_BYTES, 0, 4) : writeScalar(dst, p, src, i, j, code);
+    i = j;
+  }
+  return p;
+}
+
 /** Writes the located row; `dst` has room for it. Returns the new position. */
 function writeRow(
   dst: Uint8Array,
@@ -239,44 +363,28 @@ function writeRow(
       p = copyBytes(dst, p, NULL_BYTES, 0, 4);
       continue;
     }
-    switch (kinds[c]) {
-      case 0: {
-        // number: NaN, Infinity, -Infinity are no JSON numbers, and row_to_json writes them as strings
-        const first = buf[from];
-        if (first === 0x4e || first === 0x49 || (first === 0x2d && buf[from + 1] === 0x49)) {
-          p = writeString(dst, p, buf, from, to, false);
-        } else p = copyBytes(dst, p, buf, from, to);
-        break;
+    const kind = kinds[c] as number;
+    if (kind === 2) {
+      if (flags === 0) {
+        dst[p++] = 0x22;
+        p = copyBytes(dst, p, buf, from, to);
+        dst[p++] = 0x22;
+      } else p = writeString(dst, p, buf, from, to, (flags & QUOTED) !== 0);
+    } else if (kind < 5) {
+      // COPY quotes no number, bool or timestamp: they hold no quote, delimiter or newline
+      p = writeScalar(dst, p, buf, from, to, kind);
+    } else if (kind >= ARRAY) {
+      p = writeArray(dst, p, buf, from, to, (flags & QUOTED) !== 0, kind - ARRAY);
+    } else if ((flags & QUOTED) === 0) {
+      p = copyBytes(dst, p, buf, from, to);
+    } else {
+      // the server's JSON as COPY quoted it, for a raw newline in a nested json value's text:
+      // doubled quotes undone, and the newline a space, as exportQuery has it
+      for (let i = from; i < to; i++) {
+        const b = buf[i] as number;
+        dst[p++] = b === NEWLINE ? 0x20 : b;
+        if (b === QUOTE) i++;
       }
-      case 1: {
-        const value = buf[from] === 0x74 ? TRUE_BYTES : FALSE_BYTES;
-        p = copyBytes(dst, p, value, 0, value.length);
-        break;
-      }
-      case 2:
-        if (flags === 0) {
-          dst[p++] = 0x22;
-          p = copyBytes(dst, p, buf, from, to);
-          dst[p++] = 0x22;
-        } else p = writeString(dst, p, buf, from, to, (flags & QUOTED) !== 0);
-        break;
-      case 3:
-        p = writeTimestamp(dst, p, buf, from, to, false);
-        break;
-      case 4:
-        p = writeTimestamp(dst, p, buf, from, to, true);
-        break;
-      default:
-        if ((flags & QUOTED) === 0) p = copyBytes(dst, p, buf, from, to);
-        else {
-          // the server's JSON as COPY quoted it, for a raw newline in a nested json value's text:
-          // doubled quotes undone, and the newline a space, as exportQuery has it
-          for (let i = from; i < to; i++) {
-            const b = buf[i] as number;
-            dst[p++] = b === NEWLINE ? 0x20 : b;
-            if (b === QUOTE) i++;
-          }
-        }
     }
   }
   dst[p++] = 0x7d; // }
