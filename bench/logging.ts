@@ -398,10 +398,17 @@ async function measure(target: Target, durationSeconds: number): Promise<Verdict
 
 export async function run(): Promise<Verdict[]> {
   const durationSeconds = positiveNumberFromEnv('BENCH_DURATION', 10);
-  const version = await localServerVersion();
-  if (!version) say('no PostgreSQL answers on 127.0.0.1:5432: PGlite only');
+  const only = process.env.BENCH_LOGGING_DATABASE?.trim();
+  if (only && only !== 'postgres' && only !== 'pglite') {
+    throw new Error(`BENCH_LOGGING_DATABASE must be postgres or pglite, got "${only}"`);
+  }
+  const version = only === 'pglite' ? null : await localServerVersion();
+  if (!version && only === 'postgres')
+    throw new Error('BENCH_LOGGING_DATABASE=postgres: nothing answers on 127.0.0.1:5432');
+  if (!version && !only) say('no PostgreSQL answers on 127.0.0.1:5432: PGlite only');
   const verdicts: Verdict[] = [];
-  for (const make of [pgliteTarget, ...(version ? [() => postgresTarget(version)] : [])]) {
+  const targets = [...(only === 'postgres' ? [] : [pgliteTarget]), ...(version ? [() => postgresTarget(version)] : [])];
+  for (const make of targets) {
     const target = await make();
     try {
       verdicts.push(...(await measure(target, durationSeconds)));

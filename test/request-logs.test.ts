@@ -145,6 +145,44 @@ describe.each(databaseKinds())('request logging on %s', (kind) => {
     expect(await logsFor('beside-unstorable')).toHaveLength(1);
   });
 
+  it('keeps every character of its text fields, COPY text format escapes included, and each field apart', async () => {
+    const writer = new RequestLogWriter();
+    const awkward = 'tab\there\nnew line\r\\N \\. back\\slash "q" é 😀 \x01';
+    // to the millisecond, 7 ms past a whole second an hour ago
+    const createdAt = new Date(Math.floor(Date.now() / 1000) * 1000 - 3_600_000 + 7);
+    writer.add(
+      entry({
+        createdAt,
+        requestId: 'awkward-text',
+        path: `/api/${awkward}`,
+        route: null,
+        userId: '6cf763a0-9379-4ec8-a7d3-c4d8ec653fda',
+        ip: null,
+        status: 418,
+        durationMs: 0.01,
+        errorCode: '\\.',
+        errorMessage: awkward,
+      }),
+    );
+    writer.add(entry({ requestId: '\\N' }));
+    await writer.flush(database.db);
+    expect(writer.stats()).toMatchObject({ backlog: 0, lastError: null });
+    const [row] = await logsFor('awkward-text');
+    expect(row).toMatchObject({
+      created_at: createdAt,
+      path: `/api/${awkward}`,
+      route: null,
+      user_id: '6cf763a0-9379-4ec8-a7d3-c4d8ec653fda',
+      ip: null,
+      status: 418,
+      error_code: '\\.',
+      error_message: awkward,
+    });
+    expect(row?.duration_ms).toBeCloseTo(0.01, 5);
+    // a request id that reads like COPY's NULL marker stays a string
+    expect(await logsFor('\\N')).toHaveLength(1);
+  });
+
   it('creates a missing day partition instead of failing the insert', async () => {
     const writer = new RequestLogWriter();
     const farAhead = new Date(Date.now() + 20 * 86_400_000);

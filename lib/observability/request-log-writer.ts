@@ -1,5 +1,7 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/connection.ts';
+import type pg from 'pg';
+import { type Db, poolOf } from '../db/connection.ts';
+import { detectRuntime } from '../runtime.ts';
 import { ensureRequestLogPartitions } from './partitions.ts';
 
 export type RequestLogEntry = {
@@ -35,9 +37,9 @@ const DAY_MS = 86_400_000;
 
 /**
  * Request logs, written off the hot path. add() only appends to a bounded buffer; flush() writes
- * up to a batch in one statement: the set-based insert and the rollups' upserts. When the database is away the
- * buffer keeps the newest rows and counts what it had to drop; a failed flush never reaches a
- * request.
+ * up to a batch in one transaction: the set-based insert (COPY on Node against a real server) and
+ * the rollups' upserts. When the database is away the buffer keeps the newest rows and counts
+ * what it had to drop; a failed flush never reaches a request.
  */
 export class RequestLogWriter {
   readonly #maxBatch: number;
@@ -264,16 +266,16 @@ const nextTurn = (): Promise<void> | undefined =>
   typeof setImmediate === 'function' ? new Promise((resolve) => setImmediate(resolve)) : undefined;
 
 async function insertBatch(db: Db, batch: RequestLogEntry[]): Promise<void> {
-  const { minutes, totals, errors, errorDays } = rollUpBatch(batch);
+  const rollups = rollUpBatch(batch);
   await nextTurn();
+  const copy = await copyPoolOf(db);
+  if (copy) return copyBatch(copy, db, batch, rollups);
   const rows = JSON.stringify(batch.map(epochTimed));
   await nextTurn();
   // One statement (data-modifying CTEs), so no rollup counts rows that were not written and no
   // multi-statement transaction is held (pglite-socket mixes those up under concurrency). Each
   // set goes in as one JSON parameter read by json_to_recordset: a fixed-size statement whatever
   // the batch, and JSON.stringify costs the event loop a third of what pg's array encoding does.
-  const rollupRows = minutes.map((r) => ({ ...r, minute: iso(r.minute) }));
-  const totalRows = totals.map(([minute, r]) => ({ ...r, minute: iso(minute) }));
   await sql`with logged as (
       insert into request_logs (created_at, method, path, route, status, duration_ms, user_id, ip, request_id, error_code, error_message)
       select to_timestamp("createdAt" / 1000.0), method, path, route, status, "durationMs", "userId", ip, "requestId",
@@ -282,7 +284,16 @@ async function insertBatch(db: Db, batch: RequestLogEntry[]): Promise<void> {
         route text, status smallint, "durationMs" real, "userId" uuid, ip text, "requestId" text, "errorCode" text,
         "errorMessage" text)
     ),
-    by_route as (
+    ${rollupSteps(rollups)}`.execute(db);
+}
+
+type Rollups = ReturnType<typeof rollUpBatch>;
+
+/** The rollups' upserts as the steps of one statement (data-modifying CTEs, the last one its body). */
+function rollupSteps({ minutes, totals, errors, errorDays }: Rollups) {
+  const rollupRows = minutes.map((r) => ({ ...r, minute: iso(r.minute) }));
+  const totalRows = totals.map(([minute, r]) => ({ ...r, minute: iso(minute) }));
+  return sql`by_route as (
       insert into request_log_minutes as m (minute, method, route, requests, errors, duration_sum_ms, duration_max_ms, buckets)
       select minute, method, route, requests, errors, sum, max, buckets
       from json_to_recordset(${JSON.stringify(rollupRows)}::json) as t(minute timestamptz, method text, route text,
@@ -305,7 +316,94 @@ async function insertBatch(db: Db, batch: RequestLogEntry[]): Promise<void> {
         buckets = array(select a + b from unnest(m.buckets, excluded.buckets) as h(a, b))
     ),
     error_hours as (${upsertErrorGroups('request_log_error_hours', 'hour', errors)})
-    ${upsertErrorGroups('request_log_error_days', 'day', errorDays)}`.execute(db);
+    ${upsertErrorGroups('request_log_error_days', 'day', errorDays)}`;
+}
+
+/** Which databases take COPY (Node against a real server, not PGlite), asked once per Db. */
+const copyPools = new WeakMap<Db, Promise<pg.Pool | null>>();
+
+function copyPoolOf(db: Db): Promise<pg.Pool | null> {
+  let known = copyPools.get(db);
+  if (!known) {
+    const pool = poolOf(db);
+    known =
+      pool && detectRuntime() === 'node'
+        ? sql<{ version: string }>`select version() as version`
+            .execute(db)
+            .then(({ rows }) => (/PGlite/i.test(rows[0]?.version ?? 'PGlite') ? null : pool))
+        : Promise.resolve(null);
+    // a failure (the database is away) is asked again next time
+    known.catch(() => copyPools.delete(db));
+    copyPools.set(db, known);
+  }
+  return known;
+}
+
+const COPY_COLUMNS =
+  'created_at, method, path, route, status, duration_ms, user_id, ip, request_id, error_code, error_message';
+
+/**
+ * Node against a real server: the rows go in through COPY (the server inserts them in batches:
+ * ~1/6 more rows a second than INSERT ... SELECT from json_to_recordset, and the text costs Node
+ * less than the JSON), then the rollups' statement, in one transaction on the writer's connection.
+ */
+async function copyBatch(pool: pg.Pool, db: Db, batch: RequestLogEntry[], rollups: Rollups): Promise<void> {
+  const text = copyText(batch);
+  await nextTurn();
+  const upserts = sql`with ${rollupSteps(rollups)}`.compile(db);
+  const client = await pool.connect();
+  let failure: Error | undefined;
+  try {
+    await client.query('begin');
+    const { from } = await import('pg-copy-streams');
+    const stream = client.query(from(`copy request_logs (${COPY_COLUMNS}) from stdin`));
+    await new Promise<void>((resolve, reject) => {
+      stream.on('error', reject);
+      stream.on('finish', resolve);
+      stream.end(text);
+    });
+    await client.query(upserts.sql, [...upserts.parameters]);
+    await client.query('commit');
+  } catch (error) {
+    failure = error as Error;
+    await client.query('rollback').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release(failure);
+  }
+}
+
+/** What COPY's text format escapes in a field: backslash, newline, carriage return, tab. */
+const COPY_SPECIAL = /[\\\n\r\t]/;
+const COPY_SPECIALS = /[\\\n\r\t]/g;
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+const escapeCopy = (c: string) => COPY_ESCAPES[c] as string;
+const copyField = (value: string | null) =>
+  value === null ? '\\N' : COPY_SPECIAL.test(value) ? value.replace(COPY_SPECIALS, escapeCopy) : value;
+
+/** The second copyTime formatted last, and its text up to the seconds: a batch's rows share a few. */
+let lastSecond = Number.NaN;
+let lastSecondText = '';
+
+/** An instant as ISO 8601 in UTC, as toISOString writes it, at a third of its cost. */
+function copyTime(at: Date): string {
+  const ms = at.getTime();
+  if (!(ms >= 0 && ms < 253_402_300_800_000)) return at.toISOString(); // outside years 1970-9999
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastSecondText = new Date(second * 1000).toISOString().slice(0, 19);
+  }
+  const fraction = ms - second * 1000;
+  return `${lastSecondText}.${fraction < 10 ? '00' : fraction < 100 ? '0' : ''}${fraction}Z`;
+}
+
+function copyText(batch: RequestLogEntry[]): string {
+  let text = '';
+  for (const e of batch) {
+    text += `${copyTime(e.createdAt)}\t${copyField(e.method)}\t${copyField(e.path)}\t${copyField(e.route)}\t${e.status}\t${e.durationMs}\t${e.userId ?? '\\N'}\t${copyField(e.ip)}\t${copyField(e.requestId)}\t${copyField(e.errorCode)}\t${copyField(e.errorMessage)}\n`;
+  }
+  return text;
 }
 
 /** Adds error groups to the hourly or daily error rollup (counts summed, first/last widened, samples merged). */
