@@ -4,12 +4,13 @@ import { describeTable, exportLines, exportQuery } from '../lib/backup/catalog.t
 import type { Bytes } from '../lib/backup/codec.ts';
 import { type ColumnKind, CopyRowError, copyToJsonLines, type ExportColumn } from '../lib/backup/copy-json.ts';
 import { createBackup } from '../lib/backup/create.ts';
+import { compareWithManifest } from '../lib/backup/drill.ts';
 import { restoreBackup } from '../lib/backup/restore.ts';
 import { openSession } from '../lib/backup/session.ts';
 import { verifyBackup } from '../lib/backup/verify.ts';
 import type { Db } from '../lib/db/connection.ts';
 import { createAwkwardTables, fillAwkwardTables } from './support/awkward-tables.ts';
-import { backupDeps, storageFor } from './support/backup.ts';
+import { backupDeps, storageFor, tableFingerprints } from './support/backup.ts';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/database.ts';
 import { startTestS3 } from './support/s3.ts';
 
@@ -145,9 +146,22 @@ const MORE_TYPES_TABLE = sql`create table copy_json_more (id integer primary key
   net cidr, mac macaddr, mac8 macaddr8, cash money, o oid, x xml, n name, c "char", f4 real, d date, ts timestamp,
   f8 float8, tsz timestamptz)`;
 
-/** Arrays of each kind, and box[], whose text form splits elements on ; (left to the server). */
+/**
+ * Arrays of each kind; box[], whose text form splits elements on ;, and int2vector, an array of
+ * int2 written with spaces (both left to the server's to_json in format 1).
+ */
 const ARRAYS_TABLE = sql`create table copy_json_arrays (id integer primary key, texts text[], nums float8[],
-  stamps timestamp[], blobs bytea[], days date[], spans interval[], ids uuid[], flags bool[], docs jsonb[], boxes box[])`;
+  stamps timestamp[], blobs bytea[], days date[], spans interval[], ids uuid[], flags bool[], docs jsonb[], boxes box[],
+  vec int2vector)`;
+
+/** The tables a restore of the source needs in its target (but copy_json_arrays). */
+async function createTargetTables(db: Db) {
+  await createAwkwardTables(db);
+  await sql`create table copy_json_quoting ("we""ird\\name" integer primary key, "ünï code" text, " " text, j json[])`.execute(
+    db,
+  );
+  await MORE_TYPES_TABLE.execute(db);
+}
 
 describe.each(databaseKinds().filter((k) => k === 'postgres'))('the COPY export on %s', (kind) => {
   let source: TestDatabase;
@@ -169,11 +183,11 @@ describe.each(databaseKinds().filter((k) => k === 'postgres'))('the COPY export 
     await sql`insert into copy_json_arrays values
       (1, '[0:2]={a,"b c",NULL}', '[-1:0][2:3]={{NaN,-Infinity},{1e-300,-0}}', '{"2026-01-01 00:00:00.5",infinity,NULL}',
         array['\\x00'::bytea, '\\x5c22'::bytea], '{2026-02-28,"0044-03-15 BC"}', '{"1 day",-00:00:01}',
-        '{00000000-0000-0000-0000-000000000001}', '{{t,f},{NULL,t}}', array['{"a": [1, "x"]}'::jsonb, '[]'::jsonb],
-        '{(1,2),(3,4);(0,0),(1,1)}'),
+        '{00000000-0000-0000-0000-000000000001}', '{{t,f},{NULL,t}}', array['{"a": [1, "x"]}'::jsonb, 'null'::jsonb],
+        '{(1,2),(3,4);(0,0),(1,1)}', '1 2 3'),
       (2, array[e'\\x01 quote', e'new\\nline', e'tab\\t', 'back\\\\slash "q"', '', 'NULL', 'null', ' ', '{}', 'é😀', e'\\x02'],
-        '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}'),
-      (3, '{{"",NULL},{"}","{"}}', null, null, null, null, null, null, null, null, null)`.execute(source.db);
+        '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', ''),
+      (3, '{{"",NULL},{"}","{"}}', null, null, null, null, null, null, null, null, null, null)`.execute(source.db);
     // The built-in types the awkward tables leave out, at their edges.
     await MORE_TYPES_TABLE.execute(source.db);
     await sql`insert into copy_json_more values
@@ -194,28 +208,32 @@ describe.each(databaseKinds().filter((k) => k === 'postgres'))('the COPY export 
     const session = await openSession(source.db);
     try {
       expect(session.copy).toBe(true);
-      for (const table of [
-        'copy_awkward',
-        'copy_fallback',
-        'copy_big',
-        'copy_json_quoting',
-        'copy_json_more',
-        'copy_json_arrays',
-      ]) {
-        const info = await describeTable(session, table);
-        const written = await session.query(exportQuery(info));
-        const expected = written.map((r) => `${r.line}\n`).join('');
-        const lines = exportLines(session, info, 5000);
-        const text = await drain(lines.bytes);
-        expect(text, table).toBe(expected);
-        expect(lines.rows()).toBe(written.length);
-        // one line a row, a json value's raw newline included
-        expect(text.split('\n').length - 1, table).toBe(written.length);
+      // format 2 (arrays as their text) and format 1 (arrays as JSON arrays), which drills of old backups write
+      for (const arraysAsText of [true, false]) {
+        for (const table of [
+          'copy_awkward',
+          'copy_fallback',
+          'copy_big',
+          'copy_json_quoting',
+          'copy_json_more',
+          'copy_json_arrays',
+        ]) {
+          const info = await describeTable(session, table, arraysAsText);
+          const written = await session.query(exportQuery(info));
+          const expected = written.map((r) => `${r.line}\n`).join('');
+          const lines = exportLines(session, info, 5000);
+          const text = await drain(lines.bytes);
+          expect(text, `${table}, arrays as text: ${arraysAsText}`).toBe(expected);
+          expect(lines.rows()).toBe(written.length);
+          // one line a row, a json value's raw newline included
+          expect(text.split('\n').length - 1, table).toBe(written.length);
+        }
       }
       // The awkward table holds an enum, an array of it and a range (read through the server's
       // to_json) as well as every kind converted in Node, arrays of them included.
-      const kinds = new Set((await describeTable(session, 'copy_awkward')).columns.map((c) => c.kind));
-      expect([...kinds].sort()).toEqual([
+      const kinds = async (table: string, arraysAsText: boolean) =>
+        (await describeTable(session, table, arraysAsText)).columns.map((c) => c.kind);
+      expect([...new Set(await kinds('copy_awkward', false))].sort()).toEqual([
         'bool',
         'bool[]',
         'json',
@@ -227,43 +245,93 @@ describe.each(databaseKinds().filter((k) => k === 'postgres'))('the COPY export 
         'timestamptz',
         'timestamptz[]',
       ]);
-      const arrays = new Map((await describeTable(session, 'copy_json_arrays')).columns.map((c) => [c.name, c.kind]));
-      expect(Object.fromEntries(arrays)).toMatchObject({ stamps: 'timestamp[]', docs: 'json', boxes: 'json' });
-      // int2vector is an array of int2 written with spaces, not an array type: the server writes it
-      await sql`create table copy_json_vector (id integer primary key, vec int2vector)`.execute(source.db);
-      try {
-        await sql`insert into copy_json_vector values (1, '1 2 3'), (2, '')`.execute(source.db);
-        const vector = await describeTable(session, 'copy_json_vector');
-        expect(vector.columns.map((c) => c.kind)).toEqual(['number', 'json']);
-        const written = await session.query(exportQuery(vector));
-        expect(await drain(exportLines(session, vector, 5000).bytes)).toBe(written.map((r) => `${r.line}\n`).join(''));
-      } finally {
-        await sql`drop table copy_json_vector`.execute(source.db);
-      }
+      expect([...new Set(await kinds('copy_awkward', true))].sort()).toEqual([
+        'bool',
+        'json',
+        'number',
+        'string',
+        'timestamp',
+        'timestamptz',
+      ]);
+      // format 1: box[] (split on ;), arrays of json and int2vector (spaces) are the server's to_json
+      expect(await kinds('copy_json_arrays', false)).toEqual([
+        'number',
+        'string[]',
+        'number[]',
+        'timestamp[]',
+        'string[]',
+        'string[]',
+        'string[]',
+        'string[]',
+        'bool[]',
+        'json',
+        'json',
+        'json',
+      ]);
+      expect(new Set(await kinds('copy_json_arrays', true))).toEqual(new Set(['number', 'string']));
     } finally {
       await session.release();
     }
   });
 
-  it('a backup of those tables restores them, the nested json newline as a space', async () => {
+  it('a backup of those tables restores them exactly: arrays with their bounds, NULLs and json nulls, int2vector', async () => {
     const s3 = await startTestS3();
     const target = await createTestDatabase(kind);
     try {
       const storage = storageFor(s3);
       const made = await createBackup(backupDeps(source.db, storage), { trigger: 'cli', holder: 'test' });
+      expect(made.manifest.format).toBe('opsbase-backup/2');
       // verify counts each object's lines against the rows: a split line would fail it
       const verified = await verifyBackup(backupDeps(source.db, storage), made.id);
       expect(verified.problems).toEqual([]);
-      await createAwkwardTables(target.db);
-      await sql`create table copy_json_quoting ("we""ird\\name" integer primary key, "ünï code" text, " " text, j json[])`.execute(
-        target.db,
-      );
-      await MORE_TYPES_TABLE.execute(target.db);
+      await createTargetTables(target.db);
       await ARRAYS_TABLE.execute(target.db);
       await restoreBackup(
         { ...backupDeps(target.db, storage), target: target.db, prefix: 'backups', encryptionKey: undefined },
         made.id,
       );
+      // what a drill checks after its restore: per table, rows and row hash against the manifest
+      expect(await compareWithManifest(target.db, made.manifest)).toEqual([]);
+      const tables = [
+        'copy_awkward',
+        'copy_big',
+        'copy_fallback',
+        'copy_json_quoting',
+        'copy_json_more',
+        'copy_json_arrays',
+      ];
+      expect(await tableFingerprints(target.db, tables)).toEqual(await tableFingerprints(source.db, tables));
+      const arrays = await sql<{ lower: number; jsonNull: boolean; vec: string }>`select array_lower(texts, 1) as lower,
+        docs[2] is not null and docs[2] = 'null'::jsonb as "jsonNull", vec::text as vec from copy_json_arrays where id = 1`.execute(
+        target.db,
+      );
+      expect(arrays.rows).toEqual([{ lower: 0, jsonNull: true, vec: '1 2 3' }]);
+    } finally {
+      await Promise.all([target.drop(), s3.stop()]);
+    }
+  });
+
+  it('a backup in format 1 (arrays as JSON arrays) still verifies, drills and restores', async () => {
+    const s3 = await startTestS3();
+    const target = await createTestDatabase(kind);
+    try {
+      const storage = storageFor(s3);
+      // int2vector does not come back from format 1 (to_json writes it as an array)
+      const deps = { ...backupDeps(source.db, storage, { BACKUP_EXCLUDE_TABLES: 'request_logs,copy_json_arrays' }) };
+      const made = await createBackup({ ...deps, format: 'opsbase-backup/1' }, { trigger: 'cli', holder: 'test' });
+      expect(made.manifest.format).toBe('opsbase-backup/1');
+      const verified = await verifyBackup(deps, made.id);
+      expect(verified.problems).toEqual([]);
+      await createTargetTables(target.db);
+      await restoreBackup(
+        { ...backupDeps(target.db, storage), target: target.db, prefix: 'backups', encryptionKey: undefined },
+        made.id,
+      );
+      // a drill of it exports the restored rows as format 1 did, arrays as JSON, to hash them
+      expect(await compareWithManifest(target.db, made.manifest)).toEqual([]);
+      const tables = ['copy_awkward', 'copy_big', 'copy_fallback', 'copy_json_more'];
+      expect(await tableFingerprints(target.db, tables)).toEqual(await tableFingerprints(source.db, tables));
+      // format 1 wrote a raw newline of a json value nested in an array as a space
       const rows = async (db: Db) =>
         (
           await sql<{ row: string }>`select concat_ws('|', "we""ird\\name", "ünï code", " ", j::text) as row
@@ -271,15 +339,6 @@ describe.each(databaseKinds().filter((k) => k === 'postgres'))('the COPY export 
         ).rows.map((r) => r.row);
       const expected = (await rows(source.db)).map((row) => row.replace(':\n1}', ': 1}'));
       expect(await rows(target.db)).toEqual(expected);
-      const more = async (db: Db) =>
-        (await sql<{ row: string }>`select m::text as row from copy_json_more m order by id`.execute(db)).rows;
-      expect(await more(target.db)).toEqual(await more(source.db));
-      // JSON has no place for an array's lower bounds (to_json drops them): they come back as 1
-      const arrays = async (db: Db) =>
-        (await sql<{ row: string }>`select a::text as row from copy_json_arrays a order by id`.execute(db)).rows.map(
-          (r) => r.row.replace('[0:2]=', '').replace('[-1:0][2:3]=', ''),
-        );
-      expect(await arrays(target.db)).toEqual(await arrays(source.db));
     } finally {
       await Promise.all([target.drop(), s3.stop()]);
     }

@@ -143,9 +143,10 @@ describe.each(databaseKinds().filter((k) => k === 'postgres'))('restore through 
   it('the server reads every converted line back as the row it came from', async () => {
     const session = await openSession(source.db);
     try {
-      const columns = await session.query<{ name: string; type: string; array: boolean; json: boolean }>(sql`
+      // Arrays as format 1 wrote them (JSON arrays), which the converter's array kind reads
+      const columns = await session.query<{ name: string; type: string; array: boolean; asText: boolean }>(sql`
         select a.attname as name, format_type(a.atttypid, a.atttypmod) as type, t.typcategory = 'A' as array,
-          t.typname in ('json', 'jsonb') as json
+          t.typname in ('json', 'jsonb') as "asText"
         from pg_attribute a join pg_type t on t.oid = a.atttypid
         where a.attrelid = 'copy_awkward'::regclass and a.attnum > 0 and not a.attisdropped order by a.attnum`);
       const info = { name: 'copy_awkward', columns, primaryKey: ['id'] };

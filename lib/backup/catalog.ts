@@ -11,8 +11,12 @@ import { COPY_LINES, type Session } from './session.ts';
  */
 export const NEVER_BACKED_UP = ['opsbase_migrations', 'opsbase_migrations_lock', 'job_locks', 'backups'];
 
-/** A column as a backup reads it: `json` for json/jsonb (kept as text), `kind` for copy-json.ts. */
-export type ExportedColumn = { name: string; type: string; json: boolean; kind: ColumnKind };
+/**
+ * A column as a backup reads it: `asText` when it is carried as its text (json/jsonb, so a JSON
+ * null stays apart from NULL; and arrays and other array-like types in format 2, so bounds, NULL
+ * elements and int2vector come back as they were); `kind` for copy-json.ts.
+ */
+export type ExportedColumn = { name: string; type: string; asText: boolean; kind: ColumnKind };
 
 export type TableInfo = {
   name: string;
@@ -41,7 +45,8 @@ export function regclass(name: string) {
   return sql`${quotedName(name)}::regclass`;
 }
 
-export async function describeTable(session: Session, table: string): Promise<TableInfo> {
+/** `arraysAsText`: array-like columns carried as their text (format 2; false for a drill of format 1). */
+export async function describeTable(session: Session, table: string, arraysAsText = true): Promise<TableInfo> {
   const relation = regclass(table);
   // element: for the array type of a built-in type written with `,` between elements (not
   // int2vector and its kind, nor box[], whose text forms differ)
@@ -51,9 +56,10 @@ export async function describeTable(session: Session, table: string): Promise<Ta
     base: string;
     builtin: boolean;
     element: string | null;
+    arrayLike: boolean;
   }>(sql`
     select a.attname as name, format_type(a.atttypid, a.atttypmod) as type, t.typname as base,
-      t.oid < 16384 as builtin, e.typname as element
+      t.oid < 16384 as builtin, e.typname as element, t.typcategory = 'A' as "arrayLike"
     from pg_attribute a join pg_type t on t.oid = a.atttypid
       left join pg_type e on e.oid = t.typelem and e.typarray = t.oid and e.oid < 16384 and e.typdelim = ','
     where a.attrelid = ${relation} and a.attnum > 0 and not a.attisdropped and a.attgenerated = ''
@@ -72,12 +78,15 @@ export async function describeTable(session: Session, table: string): Promise<Ta
     where c.oid = ${relation} or c.oid in (select inhrelid from pg_inherits where inhparent = ${relation})`);
   return {
     name: table,
-    columns: columns.map((c) => ({
-      name: c.name,
-      type: c.type,
-      json: c.base === 'json' || c.base === 'jsonb',
-      kind: columnKind({ name: c.base, builtin: c.builtin, element: c.element }),
-    })),
+    columns: columns.map((c) => {
+      const asText = c.base === 'json' || c.base === 'jsonb' || (arraysAsText && c.arrayLike);
+      return {
+        name: c.name,
+        type: c.type,
+        asText,
+        kind: asText ? 'string' : columnKind({ name: c.base, builtin: c.builtin, element: c.element }),
+      };
+    }),
     primaryKey: primaryKey.map((c) => c.name),
     partitions,
     estimatedRows: Number(estimate?.rows ?? 0),
@@ -87,19 +96,20 @@ export async function describeTable(session: Session, table: string): Promise<Ta
 /**
  * One JSON object per row, keys in column order, rows in primary-key order. The server writes the
  * JSON, so every type keeps its exact text form: numeric and bigint as exact numbers, bytea as
- * hex, timestamptz in UTC with microseconds, arrays as JSON arrays. json/jsonb values are carried
- * as their text in a string: otherwise a JSON `null` stored in a jsonb column would come back as
- * SQL NULL. Generated columns are left out (the target computes them).
+ * hex, timestamptz in UTC with microseconds. Columns carried as text (`asText`: json/jsonb, and
+ * in format 2 arrays) are their text in a string: otherwise a JSON `null` stored in a jsonb column
+ * would come back as SQL NULL, and to_json of an array drops its bounds. Generated columns are
+ * left out (the target computes them).
  */
 export function exportQuery(table: {
   name: string;
-  columns: { name: string; json: boolean }[];
+  columns: { name: string; asText: boolean }[];
   primaryKey: string[];
 }): RawBuilder<{ line: string }> {
   const t = sql.id(table.name);
   const values = sql.join(
     table.columns.map((c) =>
-      c.json ? sql`${t}.${sql.id(c.name)}::text as ${sql.id(c.name)}` : sql`${t}.${sql.id(c.name)}`,
+      c.asText ? sql`${t}.${sql.id(c.name)}::text as ${sql.id(c.name)}` : sql`${t}.${sql.id(c.name)}`,
     ),
   );
   const order =

@@ -11,8 +11,9 @@
 //              bytea (hex), date, interval, json/jsonb (read as text, see exportQuery)...
 //   timestamp  ISO text -> XSD: `2026-01-01 10:00:00` -> `"2026-01-01T10:00:00"`
 //   timestamptz  the same and a full offset: `...+00` -> `...+00:00`
-//   K[]        an array of one of the kinds above (array_out's text -> a JSON array: bounds
-//              dropped, NULL -> null, each element as its kind says), as array_to_json writes it
+//   K[]        format 1 only (a drill of an older backup; format 2 reads arrays as text, like
+//              json): an array of one of the kinds above, array_out's text -> a JSON array as
+//              array_to_json writes it (bounds dropped, NULL -> null, each element as its kind says)
 //   json       anything else (composites, domains, enums, arrays of json or of other types, types
 //              of extensions): the server's to_json, passed through but for raw newlines (see
 //              exportQuery)

@@ -2,12 +2,16 @@
 // restore on the COPY path hands the server plain COPY input instead of parsing JSON back with
 // json_populate_record. Each value becomes exactly the text json_populate_record would have given
 // the column type's input function: a JSON string's contents, a number's own text (numeric
-// precision kept), true/false, NULL; a JSON array becomes an array literal.
+// precision kept), true/false, NULL; a JSON array (format 1; format 2 carries arrays as their
+// text, a string) becomes an array literal.
 
 /** How a column's JSON values turn into COPY text. */
 export type CopyColumn = {
   name: string;
-  /** `array`: a JSON array becomes an array literal; `scalar`: every other type (json/jsonb included). */
+  /**
+   * `array`: a JSON array becomes an array literal (format 1's arrays); `scalar`: every other type
+   * (json/jsonb, and format 2's arrays, included).
+   */
   kind: 'scalar' | 'array';
 };
 

@@ -8,7 +8,16 @@ import type { Storage } from '../storage.ts';
 import { describeTable, exportLines, listTables, NEVER_BACKED_UP, readSequences, type TableInfo } from './catalog.ts';
 import { type Bytes, gzip, tally } from './codec.ts';
 import { CHUNK_BYTES, encrypt, keyFingerprint } from './encryption.ts';
-import { backupKeys, FORMAT, type Manifest, type ManifestObject, type ManifestTable, newBackupId } from './manifest.ts';
+import {
+  arraysAsText,
+  type BackupFormat,
+  backupKeys,
+  FORMAT,
+  type Manifest,
+  type ManifestObject,
+  type ManifestTable,
+  newBackupId,
+} from './manifest.ts';
 import { OBJECT_REFERENCES, type ObjectReference } from './object-refs.ts';
 import type { BackupProgress } from './progress.ts';
 import { closeRunningBackups, finishBackup, insertRunningBackup } from './repository.ts';
@@ -30,6 +39,8 @@ export type BackupDeps = {
   parallelReaders?: number;
   onProgress?: (event: BackupProgress) => void;
   signal?: AbortSignal;
+  /** The format written: FORMAT; the previous one only where tests make backups as older versions did. */
+  format?: BackupFormat;
 };
 
 export type BackupSummary = { id: string; manifest: Manifest };
@@ -125,7 +136,10 @@ async function writeBackup(deps: BackupDeps, id: string): Promise<Manifest> {
     const all = await listTables(session);
     const skipped = new Set([...NEVER_BACKED_UP, ...settings.excludeTables]);
     const infos: TableInfo[] = [];
-    for (const name of all.filter((t) => !skipped.has(t))) infos.push(await describeTable(session, name));
+    const format = deps.format ?? FORMAT;
+    for (const name of all.filter((t) => !skipped.has(t))) {
+      infos.push(await describeTable(session, name, arraysAsText(format)));
+    }
     const sequences = await readSequences(session);
 
     const tables = await backupTables(deps, session, infos, (name) => keys.table(name, Boolean(encryption)));
@@ -134,7 +148,7 @@ async function writeBackup(deps: BackupDeps, id: string): Promise<Manifest> {
 
     const finishedAt = new Date();
     const manifest: Manifest = {
-      format: FORMAT,
+      format,
       id,
       createdAt: startedAt.toISOString(),
       snapshotAt: snapshot?.at ?? startedAt.toISOString(),

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { createDb, createPool, type Db, poolOf } from '../db/connection.ts';
 import { describeTable, exportLines } from './catalog.ts';
 import { tally } from './codec.ts';
-import type { Manifest } from './manifest.ts';
+import { arraysAsText, type Manifest } from './manifest.ts';
 import { openSession } from './session.ts';
 
 /** A throwaway database for a restore drill. */
@@ -107,15 +107,17 @@ export async function compareWithManifest(restored: Db, manifest: Manifest): Pro
   try {
     await session.query(sql`begin isolation level repeatable read read only`);
     for (const table of manifest.tables) {
-      // The manifest's columns, in its order, read as the restored table's types say (as a backup does)
-      const restored = new Map((await describeTable(session, table.name)).columns.map((c) => [c.name, c]));
+      // The manifest's columns, in its order, read as the restored table's types say and as the
+      // backup's format has them (as a backup does)
+      const described = await describeTable(session, table.name, arraysAsText(manifest.format));
+      const restored = new Map(described.columns.map((c) => [c.name, c]));
       const counted = exportLines(
         session,
         {
           name: table.name,
           columns: table.columns.map((c) => {
-            const json = c.type === 'json' || c.type === 'jsonb';
-            return restored.get(c.name) ?? { ...c, json, kind: json ? 'string' : 'json' };
+            const asText = c.type === 'json' || c.type === 'jsonb';
+            return restored.get(c.name) ?? { ...c, asText, kind: asText ? 'string' : 'json' };
           }),
           primaryKey: table.primaryKey,
         },

@@ -7,7 +7,17 @@ import { z } from 'zod';
  *   <prefix>/<id>/manifest.json                   written last: without it the backup is incomplete
  *   <prefix>/<id>/verified.json                   the last verification's outcome
  */
-export const FORMAT = 'opsbase-backup/1';
+export const FORMAT = 'opsbase-backup/2';
+/**
+ * Formats a restore reads. /1 wrote arrays as JSON arrays (to_json's form), which loses an
+ * array's lower bounds and reads a JSON null in a json[]/jsonb[] array back as a SQL NULL, and
+ * fails on int2vector; /2 writes every array-like column as its text, as json/jsonb always were.
+ */
+export const FORMATS = ['opsbase-backup/1', FORMAT] as const;
+export type BackupFormat = (typeof FORMATS)[number];
+
+/** Whether a backup of `format` carries array-like columns as their text. */
+export const arraysAsText = (format: BackupFormat) => format !== 'opsbase-backup/1';
 
 export const backupKeys = (prefix: string, id: string) => ({
   root: `${prefix}/${id}/`,
@@ -63,7 +73,7 @@ const ObjectSchema = z.object({
 export type ManifestObject = z.infer<typeof ObjectSchema>;
 
 export const ManifestSchema = z.object({
-  format: z.literal(FORMAT),
+  format: z.enum(FORMATS),
   id: z.string().regex(BACKUP_ID),
   createdAt: z.string(),
   /** When the snapshot was taken (the server's clock): no row in the backup is newer. */

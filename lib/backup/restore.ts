@@ -8,7 +8,7 @@ import { foreignKeyOrder, foreignKeys, loadSelect, quotedName, regclass } from '
 import { splitLines } from './codec.ts';
 import { type CopyColumn, CopyTextError, jsonLinesToCopy } from './copy-text.ts';
 import { dropIndexesForLoad, rebuildIndexes } from './deferred-indexes.ts';
-import type { Manifest, ManifestTable } from './manifest.ts';
+import { arraysAsText, type BackupFormat, type Manifest, type ManifestTable } from './manifest.ts';
 import type { BackupProgress } from './progress.ts';
 import { BackupRefusedError, checkKey, checkStored, loadManifest, readTable } from './read.ts';
 import { COPY_LINES, openSession, type Session } from './session.ts';
@@ -201,7 +201,7 @@ async function loadAll(
       continue;
     }
     // The table was empty (or truncated above): the rows COPY reports are the rows it holds.
-    const copied = await loadTable(deps, session, table, key);
+    const copied = await loadTable(deps, session, table, manifest.format, key);
     const count =
       copied ??
       Number((await session.query<{ n: string }>(sql`select count(*)::text as n from ${sql.id(name)}`))[0]?.n);
@@ -264,6 +264,7 @@ async function loadTable(
   deps: RestoreDeps,
   session: Session,
   table: ManifestTable,
+  format: BackupFormat,
   key: Uint8Array | undefined,
 ): Promise<number | undefined> {
   const reader = readTable(deps.storage, table, key, deps.signal, { rowHash: false });
@@ -275,7 +276,7 @@ async function loadTable(
   const report = (done: boolean) =>
     deps.onProgress?.({ phase: 'table', table: table.name, rows, bytes, estimatedRows: table.rows, done });
   report(false);
-  const copyColumns = session.copy ? await copyColumnsOf(session, table) : undefined;
+  const copyColumns = session.copy ? await copyColumnsOf(session, table, arraysAsText(format)) : undefined;
   if (copyColumns) {
     // Each JSON line turned into a COPY text row here, streamed straight into the table.
     const converted = jsonLinesToCopy(
@@ -335,12 +336,19 @@ async function loadTable(
 
 /**
  * How each of the table's columns (as the target has them) turns from JSON into COPY text, or
- * undefined when one has a type the converter does not take on (composite types, domains, arrays
- * of json or of types not delimited by commas): that table loads through json_populate_record.
+ * undefined when one has a type the converter does not take on (composite types, domains; in
+ * format 1 also arrays of json or of types not delimited by commas): that table loads through
+ * json_populate_record. `arraysAsText`: the backup carries array-like columns as their text
+ * (format 2), a string like any other scalar's.
  */
-async function copyColumnsOf(session: Session, table: ManifestTable): Promise<CopyColumn[] | undefined> {
+async function copyColumnsOf(
+  session: Session,
+  table: ManifestTable,
+  arraysAsText: boolean,
+): Promise<CopyColumn[] | undefined> {
   const types = await session.query<{ name: string; kind: CopyColumn['kind'] | null }>(sql`
     select a.attname as name, case
+        when t.typcategory = 'A' and ${arraysAsText} then 'scalar'
         when t.typtype in ('b', 'e', 'r', 'm') and t.typcategory <> 'A' then 'scalar'
         when t.typcategory = 'A' and e.typtype in ('b', 'e', 'r', 'm') and e.typcategory <> 'A'
           and e.typname not in ('json', 'jsonb') and e.typdelim = ',' then 'array'
