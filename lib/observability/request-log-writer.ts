@@ -339,8 +339,9 @@ function copyPoolOf(db: Db): Promise<pg.Pool | null> {
   return known;
 }
 
-const COPY_COLUMNS =
-  'created_at, method, path, route, status, duration_ms, user_id, ip, request_id, error_code, error_message';
+/** The rows' COPY, its columns in copyText's order. */
+const COPY_LOGS =
+  'copy request_logs (created_at, method, path, route, status, duration_ms, user_id, ip, request_id, error_code, error_message) from stdin';
 
 /**
  * Node against a real server: the rows go in through COPY (the server inserts them in batches:
@@ -356,7 +357,7 @@ async function copyBatch(pool: pg.Pool, db: Db, batch: RequestLogEntry[], rollup
   try {
     await client.query('begin');
     const { from } = await import('pg-copy-streams');
-    const stream = client.query(from(`copy request_logs (${COPY_COLUMNS}) from stdin`));
+    const stream = client.query(from(COPY_LOGS));
     await new Promise<void>((resolve, reject) => {
       stream.on('error', reject);
       stream.on('finish', resolve);
