@@ -353,7 +353,8 @@ async function copyBatch(pool: pg.Pool, db: Db, batch: RequestLogEntry[], rollup
   await nextTurn();
   const upserts = sql`with ${rollupSteps(rollups)}`.compile(db);
   const client = await pool.connect();
-  let failure: Error | undefined;
+  // set when the connection cannot be trusted any more (not even a rollback went through)
+  let broken: Error | undefined;
   try {
     await client.query('begin');
     const { from } = await import('pg-copy-streams');
@@ -366,11 +367,13 @@ async function copyBatch(pool: pg.Pool, db: Db, batch: RequestLogEntry[], rollup
     await client.query(upserts.sql, [...upserts.parameters]);
     await client.query('commit');
   } catch (error) {
-    failure = error as Error;
-    await client.query('rollback').catch(() => undefined);
+    // A refused row (no partition for its day, say) leaves the connection usable once rolled back
+    await client.query('rollback').catch(() => {
+      broken = error as Error;
+    });
     throw error;
   } finally {
-    client.release(failure);
+    client.release(broken);
   }
 }
 
