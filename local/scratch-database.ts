@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isPglite, type ScratchDatabase, scratchDatabaseBeside } from '../lib/backup/drill.ts';
-import { createDb, createPool, type Db } from '../lib/db/connection.ts';
+import { type ScratchDatabase, scratchDatabaseBeside } from '../lib/backup/drill.ts';
+import { createDb, createPool, type Db, isPglite } from '../lib/db/connection.ts';
 import { startEmbeddedPostgres } from './embedded-postgres.ts';
 
 /** A throwaway embedded PGlite for a restore drill of the embedded database (Node only). */

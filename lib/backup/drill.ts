@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import pg from 'pg';
-import { createDb, createPool, type Db, poolOf } from '../db/connection.ts';
+import { createDb, createPool, type Db, isPglite, poolOf } from '../db/connection.ts';
 import { describeTable, exportLines } from './catalog.ts';
 import { tally } from './codec.ts';
 import { arraysAsText, type Manifest } from './manifest.ts';
@@ -50,11 +50,6 @@ async function scratchSchema(url: string, schema: string): Promise<ScratchDataba
       }
     },
   };
-}
-
-export async function isPglite(db: Db): Promise<boolean> {
-  const { rows } = await sql<{ version: string }>`select version() as version`.execute(db);
-  return /PGlite/i.test(rows[0]?.version ?? '');
 }
 
 const randomSuffix = () =>

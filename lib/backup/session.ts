@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type pg from 'pg';
-import { poolOf } from '../db/connection.ts';
+import { isPgliteVersion, poolOf } from '../db/connection.ts';
 import { detectRuntime } from '../runtime.ts';
 import type { Bytes } from './codec.ts';
 
@@ -74,7 +74,7 @@ async function versionOf(client: pg.PoolClient, db: AnyDb): Promise<string> {
 
 /** PGlite speaks the wire protocol but not COPY over it; Workers' sockets lack what pg-copy-streams needs. */
 function copySupported(server: string): boolean {
-  return detectRuntime() === 'node' && !/PGlite/i.test(server);
+  return detectRuntime() === 'node' && !isPgliteVersion(server);
 }
 
 function clientSession(db: AnyDb, client: pg.PoolClient, server: string): Session {

@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../../schema/database.ts';
 
@@ -104,3 +104,13 @@ export function poolOf(db: Kysely<Database>): pg.Pool | undefined {
 }
 
 export type Db = Kysely<Database>;
+
+/** Whether a server's version() string is the embedded PGlite's (it speaks the protocol, not COPY). */
+export const isPgliteVersion = (version: string) => /PGlite/i.test(version);
+
+/** Whether `db` is the embedded PGlite, as its server says. */
+// biome-ignore lint/suspicious/noExplicitAny: any schema (drills and scratch databases included)
+export async function isPglite(db: Kysely<any>): Promise<boolean> {
+  const { rows } = await sql<{ version: string }>`select version() as version`.execute(db);
+  return isPgliteVersion(rows[0]?.version ?? '');
+}

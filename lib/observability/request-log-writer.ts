@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type pg from 'pg';
-import { type Db, poolOf } from '../db/connection.ts';
+import { type Db, isPglite, poolOf } from '../db/connection.ts';
 import { detectRuntime } from '../runtime.ts';
 import { ensureRequestLogPartitions } from './partitions.ts';
 import { COPY_LOGS, copyText } from './request-log-copy.ts';
@@ -329,9 +329,7 @@ function copyPoolOf(db: Db): Promise<pg.Pool | null> {
     const pool = poolOf(db);
     known =
       pool && detectRuntime() === 'node'
-        ? sql<{ version: string }>`select version() as version`
-            .execute(db)
-            .then(({ rows }) => (/PGlite/i.test(rows[0]?.version ?? 'PGlite') ? null : pool))
+        ? isPglite(db).then((pglite) => (pglite ? null : pool))
         : Promise.resolve(null);
     // a failure (the database is away) is asked again next time
     known.catch(() => copyPools.delete(db));
