@@ -8,6 +8,7 @@ import { isRole } from '../../lib/auth/permissions.ts';
 import { parseConfigOrExit } from '../../lib/config.ts';
 import { createUser, findUserByEmail, setPasswordHash } from '../../lib/users.ts';
 import { announceListening } from '../support/announce.ts';
+import type { ParentMessage, ServerMessage } from '../support/ipc.ts';
 import { BENCH_AUTH_JSON_PATH, BENCH_JSON, BENCH_JSON_PATH } from '../support/payload.ts';
 
 const server = await startNodeServer(parseConfigOrExit(process.env));
@@ -32,4 +33,13 @@ if (process.env.BENCH_USER_EMAIL && process.env.BENCH_USER_PASSWORD) {
     });
   }
 }
+// Request logging switched on and off in this one process (bench/logging.ts), so the two sides of
+// a comparison share everything else: the JIT's state, the heap, the connections, the core.
+process.on('message', (message: ParentMessage) => {
+  if (!('requestLogExclude' in message)) return;
+  const exclude = server.services.config.requestLogs.exclude;
+  exclude.splice(0, exclude.length, ...message.requestLogExclude);
+  const answer: ServerMessage = { requestLogExclude: [...exclude] };
+  process.send?.(answer);
+});
 announceListening(server.port, () => server.close());

@@ -8,8 +8,8 @@ import type { ParentMessage, ServerMessage } from './ipc.ts';
 export function announceListening(port: number, close: () => Promise<void>): void {
   const send = (message: ServerMessage) => process.send?.(message);
   send({ listening: { port } });
-  process.on('message', (message: Partial<ParentMessage>) => {
-    if (!message?.cpuUsage) return;
+  process.on('message', (message: ParentMessage) => {
+    if (!('cpuUsage' in message)) return;
     const { user, system } = process.cpuUsage();
     send({ cpuMicros: user + system });
   });

@@ -8,6 +8,8 @@ export type ServerChild = TsChild & {
   url: string;
   /** CPU time the server process has used so far, in microseconds (asked over IPC). */
   cpuMicros(): Promise<number>;
+  /** Sends a message over IPC and waits for the answer `pick` recognises. */
+  ask<T>(message: ParentMessage, pick: (answer: ServerMessage) => T | undefined): Promise<T>;
 };
 
 /**
@@ -33,22 +35,25 @@ export async function startServerChild(entry: string, env: NodeJS.ProcessEnv = {
         reject(childFailure(entry, child, `exited (${code}) before listening`));
       });
     });
+    /** Sends `message` and resolves with the first answer `pick` takes (returns other than undefined). */
+    const ask = <T>(message: ParentMessage, pick: (answer: ServerMessage) => T | undefined): Promise<T> =>
+      new Promise((resolve, reject) => {
+        const onMessage = (answer: ServerMessage) => {
+          const picked = pick(answer);
+          if (picked === undefined) return;
+          messages.off('message', onMessage);
+          resolve(picked);
+        };
+        messages.on('message', onMessage);
+        messages.send(message, (error) => error && reject(error));
+        child.exited.then((code) => reject(childFailure(entry, child, `exited (${code}) during the run`)));
+      });
     return {
       ...child,
       port,
       url: `http://127.0.0.1:${port}`,
-      cpuMicros: () =>
-        new Promise((resolve, reject) => {
-          const onMessage = (message: ServerMessage) => {
-            if (!('cpuMicros' in message)) return;
-            messages.off('message', onMessage);
-            resolve(message.cpuMicros);
-          };
-          messages.on('message', onMessage);
-          const ask: ParentMessage = { cpuUsage: true };
-          messages.send(ask, (error) => error && reject(error));
-          child.exited.then((code) => reject(childFailure(entry, child, `exited (${code}) during the run`)));
-        }),
+      cpuMicros: () => ask({ cpuUsage: true }, (message) => ('cpuMicros' in message ? message.cpuMicros : undefined)),
+      ask,
     };
   } catch (error) {
     await child.stop();
