@@ -34,6 +34,10 @@ describe('the open-loop load generator', () => {
     expect(result.failures).toBe(0);
     expect(received).toBe(100);
     expect(result.p50Ms).toBeLessThanOrEqual(result.p99Ms);
+    // every answer's latency, ascending, so rounds can be pooled before a percentile is taken
+    expect(result.latencies).toHaveLength(100);
+    expect([...result.latencies]).toEqual([...result.latencies].sort((a, b) => a - b));
+    expect(result.latencies[98]).toBe(result.p99Ms);
   });
 
   it('counts a stall in the latency of every request it held up, from when each was due', async () => {

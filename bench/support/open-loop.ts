@@ -16,6 +16,8 @@ export type OpenLoopResult = {
   p99Ms: number;
   /** Latest any request went out after it was due (the generator's own lag), ms. */
   maxSendLagMs: number;
+  /** Every 2xx answer's latency, ms, ascending: rounds can be pooled before taking a percentile. */
+  latencies: Float64Array;
 };
 
 /**
@@ -80,5 +82,6 @@ export async function runOpenLoop(options: {
     p50Ms: percentile(sorted, 50),
     p99Ms: percentile(sorted, 99),
     maxSendLagMs,
+    latencies: sorted,
   };
 }

@@ -22,3 +22,35 @@ export async function timeMany(runs: number, work: () => Promise<unknown>): Prom
   }
   return samples.sort();
 }
+
+/** Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom (1.96 beyond). */
+const T95 = [
+  12.71, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11,
+  2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+];
+
+/**
+ * The geometric mean of paired ratios (each one side / the other, measured back to back) with
+ * its 95% confidence interval, from the mean and spread of their logarithms. Noise that
+ * drifts slower than a pair cancels within each pair; what is left shows as the interval.
+ */
+export function ratioWithInterval(ratios: number[]): { ratio: number; low: number; high: number } {
+  const logs = ratios.map(Math.log);
+  const n = logs.length;
+  const mean = logs.reduce((a, b) => a + b, 0) / n;
+  if (n < 2) return { ratio: Math.exp(mean), low: Number.NaN, high: Number.NaN };
+  const sd = Math.sqrt(logs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
+  const half = (T95[n - 2] ?? 1.96) * (sd / Math.sqrt(n));
+  return { ratio: Math.exp(mean), low: Math.exp(mean - half), high: Math.exp(mean + half) };
+}
+
+/** Sorted samples of several runs, merged into one ascending array. */
+export function pooled(runs: ArrayLike<number>[]): Float64Array {
+  const all = new Float64Array(runs.reduce((a, r) => a + r.length, 0));
+  let at = 0;
+  for (const run of runs) {
+    all.set(run as ArrayLike<number>, at);
+    at += run.length;
+  }
+  return all.sort();
+}
