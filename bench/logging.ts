@@ -9,8 +9,8 @@ import { sql } from 'kysely';
 import { createDb, createPool, type Db } from '../lib/db/connection.ts';
 import { migrateOrThrow } from '../lib/db/migrate.ts';
 import { type RequestLogEntry, RequestLogWriter } from '../lib/observability/request-log-writer.ts';
-import { startEmbeddedPostgres } from '../local/embedded-postgres.ts';
-import { backendCpuMicros } from './support/backend-cpu.ts';
+import { spawnEmbeddedPostgres } from '../local/services.ts';
+import { backendCpuMicros, childProcessesCpuMicros } from './support/backend-cpu.ts';
 import { jwtSecretForScratch } from './support/jwt-secret.ts';
 import { runLoad } from './support/load.ts';
 import { localServerVersion, scratchPostgresDatabase } from './support/local-postgres.ts';
@@ -54,8 +54,8 @@ type Target = {
   kind: 'pglite' | 'postgres';
   label: string;
   serverEnv(): Record<string, string>;
-  /** CPU the database has spent for the server so far (µs); PGlite runs inside the server. */
-  databaseCpuMicros?(): Promise<number>;
+  /** CPU the database has spent for the server so far (µs). */
+  databaseCpuMicros(server: ServerChild): Promise<number>;
   openDb(): Promise<{ db: Db; close(): Promise<void> }>;
   /**
    * After a round with logging on, outside the measured time: the work its inserts leave behind
@@ -70,10 +70,13 @@ async function pgliteTarget(): Promise<Target> {
   const dir = scratchDir('logging');
   return {
     kind: 'pglite',
-    label: 'PGlite (embedded, in the server process)',
+    label: 'PGlite (embedded: the server starts it in a child process)',
     serverEnv: () => ({ DATA_DIR: join(dir.path, 'server'), LOCAL_PG_PORT: '0' }),
+    // The server's only child is its embedded database.
+    databaseCpuMicros: async (server) => childProcessesCpuMicros(server.process.pid as number),
     async openDb() {
-      const embedded = await startEmbeddedPostgres({ dataDir: join(dir.path, 'writer'), port: 0 });
+      // In a child process, as the server runs it.
+      const embedded = await spawnEmbeddedPostgres({ dataDir: join(dir.path, 'writer'), port: 0 });
       const db = createDb(createPool(embedded.url, { max: 1 }));
       return {
         db,
@@ -192,7 +195,7 @@ type Side = {
   p99Ms: number;
   failures: number;
   serverCpuPerRequest: number;
-  databaseCpuPerRequest: number | null;
+  databaseCpuPerRequest: number;
 };
 type Mode = 'off' | 'on';
 
@@ -245,17 +248,16 @@ async function onOff(target: Target, server: ServerChild, { seconds, pairs }: Ro
       await switchLogging(target, server, mode, last);
       last = mode;
       const cpu = await server.cpuMicros();
-      const database = await target.databaseCpuMicros?.();
+      const database = await target.databaseCpuMicros(server);
       const load = await runLoad({ url, connections: 100, durationSeconds: seconds });
       // The round's last flush is part of its cost: wait for the writer's timer to pass.
       await new Promise((resolve) => setTimeout(resolve, 700));
-      const databaseAfter = await target.databaseCpuMicros?.();
+      const databaseAfter = await target.databaseCpuMicros(server);
       const requests = Math.max(1, load.requests);
       rounds[mode].push({
         ...load,
         serverCpuPerRequest: ((await server.cpuMicros()) - cpu) / requests,
-        databaseCpuPerRequest:
-          database === undefined || databaseAfter === undefined ? null : (databaseAfter - database) / requests,
+        databaseCpuPerRequest: (databaseAfter - database) / requests,
       });
     }
     ratios.push((rounds.on.at(-1)?.requestsPerSecond ?? 0) / (rounds.off.at(-1)?.requestsPerSecond ?? 1));
@@ -278,9 +280,7 @@ function combine(rounds: Side[]): Side {
     p99Ms: median(rounds.map((r) => r.p99Ms)),
     failures: rounds.reduce((a, r) => a + r.failures, 0),
     serverCpuPerRequest: weighted((r) => r.serverCpuPerRequest),
-    databaseCpuPerRequest: rounds.some((r) => r.databaseCpuPerRequest === null)
-      ? null
-      : weighted((r) => r.databaseCpuPerRequest ?? 0),
+    databaseCpuPerRequest: weighted((r) => r.databaseCpuPerRequest),
   };
 }
 
@@ -367,7 +367,7 @@ async function measure(target: Target, rounds: Rounds): Promise<Verdict[]> {
     `GET /api/health (two small queries), 100 connections, one server with logging switched off and on ` +
       `between rounds, ${pairs} pairs of ${seconds} s; req/s and CPU averaged over each side's rounds\n`,
   );
-  const cpu = (side: Side) => side.serverCpuPerRequest + (side.databaseCpuPerRequest ?? 0);
+  const cpu = (side: Side) => side.serverCpuPerRequest + side.databaseCpuPerRequest;
   console.log(
     formatTable(
       ['', 'req/s', 'p50 ms', 'p99 ms', 'failed', 'server CPU µs/req', 'database CPU µs/req'],
@@ -378,7 +378,7 @@ async function measure(target: Target, rounds: Rounds): Promise<Verdict[]> {
         load[mode].p99Ms.toFixed(2),
         String(load[mode].failures),
         load[mode].serverCpuPerRequest.toFixed(0),
-        load[mode].databaseCpuPerRequest?.toFixed(0) ?? '(in the server)',
+        load[mode].databaseCpuPerRequest.toFixed(0),
       ]),
     ),
   );

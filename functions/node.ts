@@ -194,17 +194,25 @@ export async function startNodeServer(config: Config, options: NodeServerOptions
   try {
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
-      // No DATABASE_URL: an embedded PGlite in DATA_DIR, served on LOCAL_PG_PORT.
+      // No DATABASE_URL: an embedded PGlite in DATA_DIR, served on LOCAL_PG_PORT from a child
+      // process of its own (see superviseEmbeddedPostgres).
       const { lockDataDir } = await import('../local/data-dir-lock.ts');
-      const { startEmbeddedPostgres } = await import('../local/embedded-postgres.ts');
+      const { superviseEmbeddedPostgres } = await import('../local/services.ts');
       const lock = lockDataDir(resolve(config.dataDir));
       cleanup.unshift(() => lock.release());
-      const embedded = await startEmbeddedPostgres({
-        dataDir: join(resolve(config.dataDir), 'pg'),
-        port: config.localPgPort,
-      });
+      const embedded = await superviseEmbeddedPostgres(
+        { dataDir: join(resolve(config.dataDir), 'pg'), port: config.localPgPort },
+        {
+          exited: (code, restartInMs) =>
+            logger.error('embedded postgres exited unexpectedly: restarting it', { code, restartInMs }),
+          restarted: (port) => logger.info('embedded postgres restarted', { port }),
+          restartFailed: (error) => logger.error('embedded postgres could not restart', { error: error.message }),
+        },
+      );
       cleanup.unshift(() => embedded.stop());
       databaseUrl = embedded.url;
+      // The CLI finds the running server's database here (as it finds `npm run dev`'s).
+      lock.update({ databaseUrl });
       logger.info('embedded postgres started', { dataDir: config.dataDir, url: embedded.url });
     }
 

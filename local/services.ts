@@ -62,3 +62,86 @@ function spawnService(request: Record<string, unknown>, nodeFlags: string[]): Pr
     );
   });
 }
+
+export type SupervisedService = { url: string; port: number; stop(): Promise<void> };
+
+export type SupervisorEvents = {
+  /** The child exited while nobody was stopping it; the next start is in `restartInMs`. */
+  exited(code: number | null, restartInMs: number): void;
+  restarted(port: number): void;
+  restartFailed(error: Error): void;
+};
+
+/** The child lived this long: its next crash starts the back-off from the beginning. */
+const STABLE_AFTER_MS = 30_000;
+const FIRST_RESTART_MS = 500;
+const MAX_RESTART_MS = 30_000;
+
+/**
+ * The embedded Postgres of a server started without DATABASE_URL: PGlite in a child process, as
+ * the dev stack runs it, so its statements (each holds the thread running it for milliseconds)
+ * never block the server's event loop. When the child dies it is started again on the same port,
+ * after 0.5 s doubling up to 30 s while it keeps failing; the server's pools reconnect by
+ * themselves and health shows the database down in between.
+ */
+export async function superviseEmbeddedPostgres(
+  options: { dataDir: string; port: number; host?: string },
+  events: SupervisorEvents,
+): Promise<SupervisedService> {
+  let current = await spawnEmbeddedPostgres(options);
+  const { port, url } = current;
+  let stopping = false;
+  let restarting: Promise<void> | undefined;
+  let wake: (() => void) | undefined;
+  let delay = FIRST_RESTART_MS;
+
+  const watch = (service: RunningService) => {
+    const startedAt = Date.now();
+    service.child.once('exit', (code) => {
+      if (stopping) return;
+      if (Date.now() - startedAt >= STABLE_AFTER_MS) delay = FIRST_RESTART_MS;
+      restarting = restart(code);
+    });
+  };
+  const pause = (ms: number) =>
+    new Promise<void>((done) => {
+      const timer = setTimeout(done, ms);
+      wake = () => {
+        clearTimeout(timer);
+        done();
+      };
+    });
+  const restart = async (code: number | null) => {
+    events.exited(code, delay);
+    while (!stopping) {
+      await pause(delay);
+      delay = Math.min(delay * 2, MAX_RESTART_MS);
+      if (stopping) return;
+      try {
+        current = await spawnEmbeddedPostgres({ ...options, port });
+      } catch (error) {
+        events.restartFailed(error as Error);
+        continue;
+      }
+      watch(current);
+      events.restarted(port);
+      return;
+    }
+  };
+  watch(current);
+
+  let stopped: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    stop() {
+      stopped ??= (async () => {
+        stopping = true;
+        wake?.();
+        await restarting;
+        await current.stop();
+      })();
+      return stopped;
+    },
+  };
+}

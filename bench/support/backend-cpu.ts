@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
 
 let ticksPerSecond: number | undefined;
@@ -10,7 +10,6 @@ let ticksPerSecond: number | undefined;
  * time on a shared machine cannot isolate. Only for a server on this machine.
  */
 export async function backendCpuMicros(url: string, applicationName: string): Promise<number> {
-  ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -18,25 +17,59 @@ export async function backendCpuMicros(url: string, applicationName: string): Pr
       'select pid from pg_stat_activity where application_name = $1',
       [applicationName],
     );
-    let ticks = 0;
+    let micros = 0;
     for (const { pid } of rows) {
       try {
-        // Fields after the command name (which is in parentheses): utime and stime are 14th and 15th.
-        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-        ticks += Number(fields[11]) + Number(fields[12]);
+        micros += processCpuMicros(pid);
       } catch {
         // The backend ended between the query and the read: its time is gone with it.
       }
     }
-    return (ticks / (ticksPerSecond as number)) * 1e6;
+    return micros;
   } finally {
     await client.end();
   }
 }
 
+/** The fields of /proc/PID/stat after the command name (which may hold spaces and parentheses). */
+function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** CPU time (user + system, microseconds) a process on this machine has used so far, from /proc. */
 export function processCpuMicros(pid: number): number {
   ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  // utime and stime: the 14th and 15th fields of the line, the 12th and 13th after the name.
+  const fields = statFields(pid);
   return ((Number(fields[11]) + Number(fields[12])) / ticksPerSecond) * 1e6;
+}
+
+/** The live processes whose parent is `pid`, with their command lines (Linux /proc). */
+export function childProcesses(pid: number): { pid: number; command: string }[] {
+  const found: { pid: number; command: string }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (Number(statFields(Number(entry))[1]) !== pid) continue; // the 4th field: the parent's pid
+      const command = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      found.push({ pid: Number(entry), command });
+    } catch {
+      // gone since the listing
+    }
+  }
+  return found;
+}
+
+/** CPU time (microseconds) the live children of `pid` have used so far: PGlite's process beside the server. */
+export function childProcessesCpuMicros(pid: number): number {
+  let micros = 0;
+  for (const child of childProcesses(pid)) {
+    try {
+      micros += processCpuMicros(child.pid);
+    } catch {
+      // ended since the listing
+    }
+  }
+  return micros;
 }
