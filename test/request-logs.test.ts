@@ -123,6 +123,42 @@ describe.each(databaseKinds())('request logging on %s', (kind) => {
     expect([...seen].sort((a, b) => b - a)).toEqual(seen);
   });
 
+  it('pages through rows spread over weeks, every row once and newest first, however sparse the filter', async () => {
+    // listRequestLogs asks two days first, then the week before, then everything older: rows on
+    // either side of each of those bounds, under a filter that leaves a few rows a week.
+    const day = 86_400_000;
+    const now = Date.now();
+    await ensureRequestLogPartitions(database.db, new Date(now - 40 * day), 0);
+    const writer = new RequestLogWriter();
+    const ages = [0.1, 0.9, 1.2, 2.5, 6, 8.9, 9.2, 12, 20, 39];
+    for (const [i, age] of ages.entries()) {
+      const createdAt = new Date(now - age * day);
+      writer.add(entry({ createdAt, route: '/api/sparse/:id', requestId: `sparse-${i}` }));
+      writer.add(entry({ createdAt, requestId: `dense-${i}` })); // filtered out below
+    }
+    await writer.drain(database.db);
+    const expected = ages.map((_, i) => `sparse-${i}`);
+    for (const limit of [1, 3, 50]) {
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await listRequestLogs(database.db, { route: '/api/sparse/:id', limit, cursor });
+        expect(page.items.length).toBeLessThanOrEqual(limit);
+        seen.push(...page.items.map((r) => r.requestId ?? ''));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      expect(seen).toEqual(expected);
+    }
+    // A `to` weeks back and a `from` between the windows' bounds.
+    const page = await listRequestLogs(database.db, {
+      route: '/api/sparse/:id',
+      from: new Date(now - 10 * day),
+      to: new Date(now - 2 * day),
+      limit: 50,
+    });
+    expect(page.items.map((r) => r.requestId)).toEqual(['sparse-3', 'sparse-4', 'sparse-5', 'sparse-6']);
+  });
+
   it('tells its owner when a batch is waiting, once per batch', async () => {
     let ready = 0;
     const writer = new RequestLogWriter({ flushAt: 3, onBatchReady: () => ready++ });
