@@ -124,8 +124,8 @@ describe.each(databaseKinds())('request logging on %s', (kind) => {
   });
 
   it('pages through rows spread over weeks, every row once and newest first, however sparse the filter', async () => {
-    // listRequestLogs asks two days first, then the week before, then everything older: rows on
-    // either side of each of those bounds, under a filter that leaves a few rows a week.
+    // listRequestLogs asks the newest two days first and the whole range when they fall short:
+    // rows on either side of that bound, under a filter that leaves a few rows a week.
     const day = 86_400_000;
     const now = Date.now();
     await ensureRequestLogPartitions(database.db, new Date(now - 40 * day), 0);
