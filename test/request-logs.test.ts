@@ -257,6 +257,52 @@ describe.each(databaseKinds())('request logging on %s', (kind) => {
     }
   });
 
+  it.runIf(kind === 'postgres')(
+    'a flush whose COPY gets no answer fails within the query timeout, keeps its rows, and writes them later',
+    async () => {
+      // The COPY path (real PostgreSQL) is a stream, which the pool's query timeout does not cover.
+      // A session holding the table's lock keeps the server silent, as a dropped network would.
+      const db = createDb(createPool(database.url, { max: 1, queryTimeoutMs: 1_000 }));
+      const locker = createDb(createPool(database.url, { max: 1 }));
+      const writer = new RequestLogWriter();
+      try {
+        let release: () => void = () => {};
+        const held = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        let locked: () => void = () => {};
+        const lockTaken = new Promise<void>((resolve) => {
+          locked = resolve;
+        });
+        const lock = locker.transaction().execute(async (trx) => {
+          await sql`lock table request_logs in access exclusive mode`.execute(trx);
+          locked();
+          await held;
+        });
+        await lockTaken;
+        for (let i = 0; i < 3; i++) writer.add(entry({ requestId: `silent-${i}` }));
+        const started = Date.now();
+        await expect(writer.flush(db)).rejects.toThrow(/no answer within 1000 ms|Query read timeout/);
+        // Within the limit (and its connection's replacement), not when TCP would give up.
+        expect(Date.now() - started).toBeLessThan(10_000);
+        expect(writer.stats()).toMatchObject({ backlog: 3, dropped: 0 });
+        release();
+        await lock;
+        await writer.drain(db);
+        expect(writer.stats()).toMatchObject({ backlog: 0, lastError: null });
+        const written = await database.db
+          .selectFrom('request_logs')
+          .select('request_id')
+          .where('request_id', 'like', 'silent-%')
+          .execute();
+        expect(written).toHaveLength(3);
+      } finally {
+        await locker.destroy();
+        await db.destroy();
+      }
+    },
+  );
+
   it('API requests still succeed while the log cannot be written', async () => {
     const proxy = await startTcpProxy(database.port);
     const harness = appFor({ DATABASE_URL: withPort(database.url, proxy.port) });

@@ -29,8 +29,9 @@ export type PoolOptions = {
   /**
    * Client-side limit on each text query (what Kysely sends), in ms; 0 or unset: none. A query
    * past it fails and its connection is destroyed, so a connection the network silently dropped
-   * (no RST ever arrives) cannot hold requests or a pool slot. Streams (COPY, cursors) are never
-   * limited.
+   * (no RST ever arrives) cannot hold requests or a pool slot. Streams (COPY, cursors) are not
+   * limited: a backup's run for minutes. One that must not (the request log writer's COPY) holds
+   * itself to queryTimeoutOf(pool).
    */
   queryTimeoutMs?: number;
   onError?: (error: Error) => void;
@@ -50,6 +51,7 @@ export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
     ...(options.queryTimeoutMs ? { Client: clientWithQueryTimeout(options.queryTimeoutMs) } : {}),
     ...options.extra,
   });
+  if (options.queryTimeoutMs) queryTimeouts.set(pool, options.queryTimeoutMs);
   // An idle client whose server went away emits 'error' on the pool; without a listener it
   // would crash the process. The next query gets a fresh connection.
   pool.on('error', (error) => options.onError?.(error));
@@ -62,6 +64,20 @@ export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
 }
 
 const QUERY_TIMEOUT_MESSAGE = 'Query read timeout';
+const queryTimeouts = new WeakMap<pg.Pool, number>();
+
+/**
+ * The pool's limit on a text query (queryTimeoutMs), or undefined: for a stream whose whole run is
+ * short (the request log writer's COPY) to hold itself to the same limit.
+ */
+export function queryTimeoutOf(pool: pg.Pool): number | undefined {
+  return queryTimeouts.get(pool);
+}
+
+/** Closes a client's socket at once: a query still on the wire fails, and the pool drops the client. */
+export function destroyConnection(client: pg.Client | pg.PoolClient): void {
+  (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+}
 
 /** pg's Client with a read timeout on text queries that also destroys the connection it fired on. */
 function clientWithQueryTimeout(timeoutMs: number): typeof pg.Client {
@@ -78,9 +94,7 @@ function clientWithQueryTimeout(timeoutMs: number): typeof pg.Client {
       result.catch((error: Error) => {
         // The query may still be on the wire, and every later query on this connection would
         // queue behind it: drop the connection (the pool replaces it).
-        if (error.message === QUERY_TIMEOUT_MESSAGE) {
-          (this as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
-        }
+        if (error.message === QUERY_TIMEOUT_MESSAGE) destroyConnection(this);
       });
       return result;
     }

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type pg from 'pg';
-import { type Db, isPglite, poolOf } from '../db/connection.ts';
+import { type Db, destroyConnection, isPglite, poolOf, queryTimeoutOf } from '../db/connection.ts';
 import { detectRuntime } from '../runtime.ts';
 import { ensureRequestLogPartitions } from './partitions.ts';
 import { COPY_LOGS, copyText } from './request-log-copy.ts';
@@ -354,18 +354,38 @@ async function copyBatch(pool: pg.Pool, db: Db, batch: RequestLogEntry[], rollup
     await client.query('begin');
     const { from } = await import('pg-copy-streams');
     const stream = client.query(from(COPY_LOGS));
+    // The pool limits text queries only (streams may run long): this COPY is held to the same
+    // limit, so a connection the network dropped without a word fails the flush (its rows kept)
+    // instead of holding the writer until TCP gives up.
+    const limit = queryTimeoutOf(pool);
     await new Promise<void>((resolve, reject) => {
-      stream.on('error', reject);
-      stream.on('finish', resolve);
+      const timer =
+        limit === undefined
+          ? undefined
+          : setTimeout(() => {
+              broken = new Error(`request log COPY got no answer within ${limit} ms`);
+              reject(broken);
+              destroyConnection(client);
+            }, limit);
+      stream.on('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      stream.on('finish', () => {
+        clearTimeout(timer);
+        resolve();
+      });
       stream.end(text);
     });
     await client.query(upserts.sql, [...upserts.parameters]);
     await client.query('commit');
   } catch (error) {
     // A refused row (no partition for its day, say) leaves the connection usable once rolled back
-    await client.query('rollback').catch(() => {
-      broken = error as Error;
-    });
+    if (!broken) {
+      await client.query('rollback').catch(() => {
+        broken = error as Error;
+      });
+    }
     throw error;
   } finally {
     client.release(broken);
