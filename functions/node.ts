@@ -203,8 +203,8 @@ export async function startNodeServer(config: Config, options: NodeServerOptions
       const embedded = await superviseEmbeddedPostgres(
         { dataDir: join(resolve(config.dataDir), 'pg'), port: config.localPgPort },
         {
-          exited: (code, restartInMs) =>
-            logger.error('embedded postgres exited unexpectedly: restarting it', { code, restartInMs }),
+          exited: ({ code, signal }, restartInMs) =>
+            logger.error('embedded postgres exited unexpectedly: restarting it', { code, signal, restartInMs }),
           restarted: (port) => logger.info('embedded postgres restarted', { port }),
           restartFailed: (error) => logger.error('embedded postgres could not restart', { error: error.message }),
         },

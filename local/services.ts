@@ -67,7 +67,7 @@ export type SupervisedService = { url: string; port: number; stop(): Promise<voi
 
 export type SupervisorEvents = {
   /** The child exited while nobody was stopping it; the next start is in `restartInMs`. */
-  exited(code: number | null, restartInMs: number): void;
+  exited(how: { code: number | null; signal: NodeJS.Signals | null }, restartInMs: number): void;
   restarted(port: number): void;
   restartFailed(error: Error): void;
 };
@@ -97,10 +97,10 @@ export async function superviseEmbeddedPostgres(
 
   const watch = (service: RunningService) => {
     const startedAt = Date.now();
-    service.child.once('exit', (code) => {
+    service.child.once('exit', (code, signal) => {
       if (stopping) return;
       if (Date.now() - startedAt >= STABLE_AFTER_MS) delay = FIRST_RESTART_MS;
-      restarting = restart(code);
+      restarting = restart({ code, signal });
     });
   };
   const pause = (ms: number) =>
@@ -111,8 +111,8 @@ export async function superviseEmbeddedPostgres(
         done();
       };
     });
-  const restart = async (code: number | null) => {
-    events.exited(code, delay);
+  const restart = async (how: { code: number | null; signal: NodeJS.Signals | null }) => {
+    events.exited(how, delay);
     while (!stopping) {
       await pause(delay);
       delay = Math.min(delay * 2, MAX_RESTART_MS);

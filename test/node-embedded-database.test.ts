@@ -65,7 +65,7 @@ describe('the Node server on its embedded Postgres', () => {
     const first = embeddedChild();
     expect(first).toBeDefined();
     process.kill(first?.pid as number, 'SIGKILL');
-    await server.waitForOutput(/embedded postgres exited unexpectedly: restarting it/);
+    await server.waitForOutput(/embedded postgres exited unexpectedly: restarting it.*"signal":"SIGKILL"/);
     await server.waitForOutput(/embedded postgres restarted/);
     const second = embeddedChild();
     expect(second?.pid).not.toBe(first?.pid);
