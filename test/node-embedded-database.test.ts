@@ -61,6 +61,19 @@ describe('the Node server on its embedded Postgres', () => {
     await query(`insert into app_settings (key, value) values ('test.marker', '"kept"')`);
   }, 120_000);
 
+  it('lets the CLI use that database while the server runs (the data dir is locked to the server)', async () => {
+    const cli = spawnProject(['bin/opsbase.mjs', 'migrate', 'status'], {
+      ...TEST_ENV,
+      DATABASE_URL: '',
+      DATABASE_HOST: '',
+      DATA_DIR: dataDir,
+    });
+    const { code, stdout, stderr } = await cli.finished;
+    expect(stderr).not.toMatch(/in use by process/);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/\d+ applied, 0 pending/);
+  }, 60_000);
+
   it('when the database process dies, reports it, starts it again on the same port, and serves on', async () => {
     const first = embeddedChild();
     expect(first).toBeDefined();
