@@ -14,7 +14,8 @@ export function encodeCursor(key: readonly (string | number)[]): string {
 
 /**
  * A cursor's timestamp: UTC ISO 8601 with milliseconds (what Date#toISOString writes) or with
- * microseconds (what cursorTimestamp writes), years 0-9999 (the ones Postgres timestamps hold).
+ * microseconds (what cursorTimestamp writes), years 1-9999 (Postgres reads no year 0 in ISO form:
+ * 1 BC is `0001 BC` there, so a year-0 cursor would be a database error, a 500).
  */
 const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}(\d{3})?Z$/;
 
@@ -56,7 +57,9 @@ export function decodeCursor<const T extends readonly CursorPart[]>(
     if (kind === 'timestamp' && typeof part === 'string' && ISO_TIMESTAMP.test(part)) {
       // A real instant: Date keeps the milliseconds, so the text must read back the same.
       const at = new Date(part);
-      if (!Number.isNaN(at.getTime()) && at.toISOString() === `${part.slice(0, 23)}Z`) return part;
+      if (!Number.isNaN(at.getTime()) && at.getUTCFullYear() >= 1 && at.toISOString() === `${part.slice(0, 23)}Z`) {
+        return part;
+      }
     }
     throw new InvalidCursorError('cursor is not one this API issued');
   }) as never;

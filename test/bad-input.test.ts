@@ -57,6 +57,9 @@ const FORGED_CURSORS = [
   toBase64Url(utf8('["2026-01-01T00:00:00.000Z",1e300]')),
   toBase64Url(utf8('["-271821-04-20T00:00:00.000Z",1]')),
   toBase64Url(utf8('["-271821-04-20T00:00:00.000Z","00000000-0000-4000-8000-000000000000"]')),
+  // Year 0 has the cursor's shape and is a JavaScript date, but no Postgres timestamp.
+  toBase64Url(utf8('["0000-06-01T00:00:00.000Z",1]')),
+  toBase64Url(utf8('["0000-06-01T00:00:00.000Z","00000000-0000-4000-8000-000000000000"]')),
 ];
 
 /** One generated request and the statuses that count as a correct refusal. */
