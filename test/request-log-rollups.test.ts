@@ -176,6 +176,20 @@ describe.each(databaseKinds())('request log rollups on %s', (kind) => {
     }
   });
 
+  it('the errors query turns parallel workers off for itself only', async () => {
+    await database.db.connection().execute(async (conn) => {
+      const setting = async () =>
+        (await sql<{ value: string }>`select current_setting('max_parallel_workers_per_gather') as value`.execute(conn))
+          .rows[0]?.value;
+      await sql`set max_parallel_workers_per_gather = 3`.execute(conn);
+      const groups = await errorsByRoute(conn, { from: new Date(start), to: new Date(end), include4xx: true });
+      expect(groups.length).toBeGreaterThan(0);
+      // SET LOCAL inside the query's transaction: the connection, back in the pool, keeps its own.
+      expect(await setting()).toBe('3');
+      await sql`reset max_parallel_workers_per_gather`.execute(conn);
+    });
+  });
+
   it('stats buckets count what the raw rows hold', async () => {
     const from = new Date(Math.floor(start / HOUR) * HOUR);
     const to = new Date(from.getTime() + 4 * HOUR);

@@ -142,7 +142,7 @@ export async function errorsByRoute(
     from request_logs
     where status >= ${minStatus} and created_at >= ${at(lo)} and created_at < ${at(hi)}
     group by 1, 2, 3`;
-  const { rows } = await sql<{
+  const query = sql<{
     route: string;
     method: string;
     status: number;
@@ -187,7 +187,15 @@ export async function errorsByRoute(
     )
     select g.*, coalesce(x.samples, '{}') as samples
     from grouped g left join sampled x using (route, method, status)
-    order by count desc, route, method, status`.execute(db);
+    order by count desc, route, method, status`;
+  // Every input is small by construction (rollup rows, and at most an hour of raw rows at each
+  // end), but an hour of 4xx rows is enough for PostgreSQL to plan a parallel append under the
+  // materialized CTE: starting its workers cost ~50 ms against ~10 ms for the serial plan on a
+  // 2-core machine. The transaction only scopes the setting to this one statement.
+  const { rows } = await db.transaction().execute(async (trx) => {
+    await sql`set local max_parallel_workers_per_gather = 0`.execute(trx);
+    return query.execute(trx);
+  });
   return rows.map((r) => ({
     route: r.route === UNMATCHED_ROUTE ? null : r.route,
     method: r.method,
