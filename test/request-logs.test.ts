@@ -231,6 +231,36 @@ describe.each(databaseKinds())('request logging on %s', (kind) => {
     expect(rows[0]?.n).toBe(1);
   });
 
+  it('a batch refused in the middle (a day without a partition) is written whole, once, rollups included', async () => {
+    // 1,500 rows go out as several COPY chunks on PostgreSQL; the one row of a day 25 days ahead,
+    // mid-batch, makes the server refuse the COPY after the chunks before it were sent.
+    const today = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+    const minute = new Date(today + 7 * 60_000);
+    const farAhead = new Date(today + 25 * 86_400_000 + 60_000);
+    const writer = new RequestLogWriter();
+    for (let i = 0; i < 1_500; i++) {
+      const createdAt = i === 1_100 ? farAhead : new Date(minute.getTime() + (i % 60_000));
+      writer.add(entry({ createdAt, requestId: `midway-${i}`, route: '/api/midway/:id' }));
+    }
+    await writer.drain(database.db);
+    expect(writer.stats()).toMatchObject({ backlog: 0, dropped: 0, lastError: null });
+    const { rows } = await sql<{ rows: number; distinct: number }>`
+      select count(*)::int as rows, count(distinct request_id)::int as distinct
+      from request_logs where request_id like 'midway-%'`.execute(database.db);
+    expect(rows[0]).toEqual({ rows: 1_500, distinct: 1_500 });
+    // The rollups count what was written: once, not once per attempt.
+    const rollup = await database.db
+      .selectFrom('request_log_minutes')
+      .select(['minute', 'requests'])
+      .where('route', '=', '/api/midway/:id')
+      .orderBy('minute')
+      .execute();
+    expect(rollup.map((r) => [new Date(r.minute).toISOString(), r.requests])).toEqual([
+      [minute.toISOString(), 1_499],
+      [farAhead.toISOString(), 1],
+    ]);
+  });
+
   it('keeps the newest rows within its bound while the database is down, counts drops, and resumes', async () => {
     const proxy = await startTcpProxy(database.port);
     const db = createDb(createPool(withPort(database.url, proxy.port), { max: 1, connectTimeoutMs: 500 }));
@@ -280,12 +310,16 @@ describe.each(databaseKinds())('request logging on %s', (kind) => {
           await held;
         });
         await lockTaken;
-        for (let i = 0; i < 3; i++) writer.add(entry({ requestId: `silent-${i}` }));
-        const started = Date.now();
-        await expect(writer.flush(db)).rejects.toThrow(/no answer within 1000 ms|Query read timeout/);
-        // Within the limit (and its connection's replacement), not when TCP would give up.
-        expect(Date.now() - started).toBeLessThan(10_000);
-        expect(writer.stats()).toMatchObject({ backlog: 3, dropped: 0 });
+        // A few rows fit the COPY stream's buffer; 1,200 go in chunks, the first of which waits for
+        // the socket to take it: both waits end at the limit.
+        for (const [n, rows] of [3, 1_200].entries()) {
+          for (let i = 0; i < rows; i++) writer.add(entry({ requestId: `silent-${n}-${i}` }));
+          const started = Date.now();
+          await expect(writer.flush(db)).rejects.toThrow(/no answer within 1000 ms|Query read timeout/);
+          // Within the limit (and its connection's replacement), not when TCP would give up.
+          expect(Date.now() - started).toBeLessThan(10_000);
+          expect(writer.stats()).toMatchObject({ backlog: n === 0 ? 3 : 1_203, dropped: 0 });
+        }
         release();
         await lock;
         await writer.drain(db);
@@ -295,7 +329,7 @@ describe.each(databaseKinds())('request logging on %s', (kind) => {
           .select('request_id')
           .where('request_id', 'like', 'silent-%')
           .execute();
-        expect(written).toHaveLength(3);
+        expect(written).toHaveLength(1_203);
       } finally {
         await locker.destroy();
         await db.destroy();

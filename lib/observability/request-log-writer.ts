@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { sql } from 'kysely';
 import type pg from 'pg';
 import { type Db, destroyConnection, isPglite, poolOf, queryTimeoutOf } from '../db/connection.ts';
@@ -219,39 +220,49 @@ function groupOf<K, V>(groups: Map<K, V>, key: K, make: () => V): V {
   return group;
 }
 
-/** The batch's contribution to the four rollups, keyed as their primary keys. */
-function rollUpBatch(batch: RequestLogEntry[]) {
-  const minutes = new Map<string, LatencyGroup & { minute: number; method: string; route: string }>();
-  const totals = new Map<number, LatencyGroup>();
-  const errors = new Map<string, ErrorGroup>();
-  for (const e of batch) {
-    const at = e.createdAt.getTime();
-    const minute = Math.floor(at / 60_000) * 60_000;
-    const route = e.route ?? UNMATCHED_ROUTE;
-    let slot = LATENCY_BUCKETS_MS.findIndex((limit) => e.durationMs < limit);
-    if (slot === -1) slot = LATENCY_BUCKETS_MS.length;
-    const key = `${minute} ${e.method} ${route}`;
-    addLatency(
-      groupOf(minutes, key, () => ({ ...latencyGroup(), minute, method: e.method, route })),
-      e,
-      slot,
-    );
-    addLatency(groupOf(totals, minute, latencyGroup), e, slot);
-    if (e.status >= 400) {
-      const sample = e.errorMessage || e.errorCode;
-      const seen = { at, method: e.method, route, status: e.status, count: 1, first: at, last: at };
-      addErrors(errors, HOUR_MS, seen, sample ? [sample] : []);
+/**
+ * A batch's contribution to the four rollups, keyed as their primary keys: rows are added as the
+ * batch is written (the COPY path adds each chunk as it sends it), then rows() gives the upserts' input.
+ */
+class BatchRollups {
+  readonly #minutes = new Map<string, LatencyGroup & { minute: number; method: string; route: string }>();
+  readonly #totals = new Map<number, LatencyGroup>();
+  readonly #errors = new Map<string, ErrorGroup>();
+
+  add(entries: readonly RequestLogEntry[]): this {
+    for (const e of entries) {
+      const at = e.createdAt.getTime();
+      const minute = Math.floor(at / 60_000) * 60_000;
+      const route = e.route ?? UNMATCHED_ROUTE;
+      let slot = LATENCY_BUCKETS_MS.findIndex((limit) => e.durationMs < limit);
+      if (slot === -1) slot = LATENCY_BUCKETS_MS.length;
+      const key = `${minute} ${e.method} ${route}`;
+      addLatency(
+        groupOf(this.#minutes, key, () => ({ ...latencyGroup(), minute, method: e.method, route })),
+        e,
+        slot,
+      );
+      addLatency(groupOf(this.#totals, minute, latencyGroup), e, slot);
+      if (e.status >= 400) {
+        const sample = e.errorMessage || e.errorCode;
+        const seen = { at, method: e.method, route, status: e.status, count: 1, first: at, last: at };
+        addErrors(this.#errors, HOUR_MS, seen, sample ? [sample] : []);
+      }
     }
+    return this;
   }
-  // The same error groups per day, for windows of days (errors over a week read ~24x fewer rows).
-  const days = new Map<string, ErrorGroup>();
-  for (const { samples, ...hour } of errors.values()) addErrors(days, DAY_MS, hour, samples);
-  return {
-    minutes: [...minutes.values()],
-    totals: [...totals.entries()],
-    errors: [...errors.values()],
-    errorDays: [...days.values()],
-  };
+
+  rows() {
+    // The same error groups per day, for windows of days (errors over a week read ~24x fewer rows).
+    const days = new Map<string, ErrorGroup>();
+    for (const { samples, ...hour } of this.#errors.values()) addErrors(days, DAY_MS, hour, samples);
+    return {
+      minutes: [...this.#minutes.values()],
+      totals: [...this.#totals.entries()],
+      errors: [...this.#errors.values()],
+      errorDays: [...days.values()],
+    };
+  }
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -267,10 +278,10 @@ const nextTurn = (): Promise<void> | undefined =>
   typeof setImmediate === 'function' ? new Promise((resolve) => setImmediate(resolve)) : undefined;
 
 async function insertBatch(db: Db, batch: RequestLogEntry[]): Promise<void> {
-  const rollups = rollUpBatch(batch);
-  await nextTurn();
   const copy = await copyPoolOf(db);
-  if (copy) return copyBatch(copy, db, batch, rollups);
+  if (copy) return copyBatch(copy, db, batch);
+  const rollups = new BatchRollups().add(batch).rows();
+  await nextTurn();
   const rows = JSON.stringify(batch.map(epochTimed));
   await nextTurn();
   // One statement (data-modifying CTEs), so no rollup counts rows that were not written and no
@@ -288,7 +299,7 @@ async function insertBatch(db: Db, batch: RequestLogEntry[]): Promise<void> {
     ${rollupSteps(rollups)}`.execute(db);
 }
 
-type Rollups = ReturnType<typeof rollUpBatch>;
+type Rollups = ReturnType<BatchRollups['rows']>;
 
 /** The rollups' upserts as the steps of one statement (data-modifying CTEs, the last one its body). */
 function rollupSteps({ minutes, totals, errors, errorDays }: Rollups) {
@@ -338,15 +349,19 @@ function copyPoolOf(db: Db): Promise<pg.Pool | null> {
   return known;
 }
 
+/** Rows per COPY message: each chunk's text is made while the server inserts the chunks before it. */
+const COPY_CHUNK = 500;
+
 /**
  * Node against a real server: the rows go in through COPY (the server inserts them in batches:
  * ~1/6 more rows a second than INSERT ... SELECT from json_to_recordset, and the text costs Node
  * less than the JSON), then the rollups' statement, in one transaction on the writer's connection.
+ * The rows are sent COPY_CHUNK at a time, their rollups and text made chunk by chunk, so Node's work
+ * on a chunk overlaps the server's on the one before (a whole batch made first left each side
+ * waiting for the other), and no one step holds the event loop for more than a chunk's worth.
  */
-async function copyBatch(pool: pg.Pool, db: Db, batch: RequestLogEntry[], rollups: Rollups): Promise<void> {
-  const text = copyText(batch);
-  await nextTurn();
-  const upserts = sql`with ${rollupSteps(rollups)}`.compile(db);
+async function copyBatch(pool: pg.Pool, db: Db, batch: RequestLogEntry[]): Promise<void> {
+  const rollups = new BatchRollups();
   const client = await pool.connect();
   // set when the connection cannot be trusted any more (not even a rollback went through)
   let broken: Error | undefined;
@@ -358,7 +373,8 @@ async function copyBatch(pool: pg.Pool, db: Db, batch: RequestLogEntry[], rollup
     // limit, so a connection the network dropped without a word fails the flush (its rows kept)
     // instead of holding the writer until TCP gives up.
     const limit = queryTimeoutOf(pool);
-    await new Promise<void>((resolve, reject) => {
+    let failed = false;
+    const copied = new Promise<void>((resolve, reject) => {
       const timer =
         limit === undefined
           ? undefined
@@ -375,8 +391,20 @@ async function copyBatch(pool: pg.Pool, db: Db, batch: RequestLogEntry[], rollup
         clearTimeout(timer);
         resolve();
       });
-      stream.end(text);
     });
+    copied.catch(() => {
+      failed = true;
+    });
+    for (let i = 0; i < batch.length && !failed; i += COPY_CHUNK) {
+      const chunk = batch.slice(i, i + COPY_CHUNK);
+      rollups.add(chunk);
+      // Past the stream's buffer, wait for the socket to take it (or for the COPY to fail).
+      if (!stream.write(copyText(chunk))) await Promise.race([once(stream, 'drain'), copied]);
+      else await nextTurn();
+    }
+    if (!failed) stream.end();
+    await copied;
+    const upserts = sql`with ${rollupSteps(rollups.rows())}`.compile(db);
     await client.query(upserts.sql, [...upserts.parameters]);
     await client.query('commit');
   } catch (error) {
