@@ -288,6 +288,30 @@ describe.each(databaseKinds())('request logging on %s', (kind) => {
   });
 
   it.runIf(kind === 'postgres')(
+    "the pool's query timeout holds a named statement (the writer's rollups) as it does a text query",
+    async () => {
+      const pool = createPool(database.url, { max: 1, queryTimeoutMs: 500 });
+      try {
+        const started = Date.now();
+        const client = await pool.connect();
+        const failure = await client.query({ name: 'sleeps', text: 'select pg_sleep(5)' }).catch((e: Error) => e);
+        expect(failure).toBeInstanceOf(Error);
+        expect((failure as Error).message).toBe('Query read timeout');
+        expect(Date.now() - started).toBeLessThan(4_000);
+        // Released as the writer releases a connection it cannot trust: the next one answers at once.
+        client.release(failure as Error);
+        const next = await pool.connect();
+        const { rows } = await next.query({ name: 'answers', text: 'select 1 as one' });
+        next.release();
+        expect(rows).toEqual([{ one: 1 }]);
+        expect(Date.now() - started).toBeLessThan(4_000);
+      } finally {
+        await pool.end();
+      }
+    },
+  );
+
+  it.runIf(kind === 'postgres')(
     'a flush whose COPY gets no answer fails within the query timeout, keeps its rows, and writes them later',
     async () => {
       // The COPY path (real PostgreSQL) is a stream, which the pool's query timeout does not cover.

@@ -79,18 +79,22 @@ export function destroyConnection(client: pg.Client | pg.PoolClient): void {
   (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
 }
 
-/** pg's Client with a read timeout on text queries that also destroys the connection it fired on. */
+/**
+ * pg's Client with a read timeout on text queries (text and values, or a config such as a named
+ * statement's) that also destroys the connection it fired on.
+ */
 function clientWithQueryTimeout(timeoutMs: number): typeof pg.Client {
   return class ClientWithQueryTimeout extends pg.Client {
-    // biome-ignore lint/suspicious/noExplicitAny: pg's query() has many overloads; only (text, values) is changed
+    // biome-ignore lint/suspicious/noExplicitAny: pg's query() has many overloads; only text queries are changed
     override query(...args: any[]): any {
       const [text, values] = args;
-      if (typeof text !== 'string' || args.length > 2 || typeof values === 'function') {
+      const named = args.length === 1 && isQueryConfig(text);
+      if (!named && (typeof text !== 'string' || args.length > 2 || typeof values === 'function')) {
         return (super.query as (...a: unknown[]) => unknown)(...args);
       }
       // query_timeout is pg's own per-query read timeout (not in @types/pg's QueryConfig).
-      const config = { text, values, query_timeout: timeoutMs } as pg.QueryConfig;
-      const result = super.query(config) as Promise<unknown>;
+      const config: object = named ? { query_timeout: timeoutMs, ...text } : { text, values, query_timeout: timeoutMs };
+      const result = super.query(config as pg.QueryConfig) as Promise<unknown>;
       result.catch((error: Error) => {
         // The query may still be on the wire, and every later query on this connection would
         // queue behind it: drop the connection (the pool replaces it).
@@ -100,6 +104,13 @@ function clientWithQueryTimeout(timeoutMs: number): typeof pg.Client {
     }
   };
 }
+
+/** A query given as a config object ({ text, values, name }), not a stream or cursor (a submittable). */
+const isQueryConfig = (arg: unknown): arg is pg.QueryConfig =>
+  typeof arg === 'object' &&
+  arg !== null &&
+  typeof (arg as pg.QueryConfig).text === 'string' &&
+  typeof (arg as { submit?: unknown }).submit !== 'function';
 
 const pools = new WeakMap<object, pg.Pool>();
 

@@ -349,6 +349,9 @@ function copyPoolOf(db: Db): Promise<pg.Pool | null> {
   return known;
 }
 
+/** The rollups' upserts as a prepared statement on the writer's connections. */
+const ROLLUPS_STATEMENT = 'opsbase_request_log_rollups';
+
 /** Rows per COPY message: each chunk's text is made while the server inserts the chunks before it. */
 const COPY_CHUNK = 500;
 
@@ -405,7 +408,9 @@ async function copyBatch(pool: pg.Pool, db: Db, batch: RequestLogEntry[]): Promi
     if (!failed) stream.end();
     await copied;
     const upserts = sql`with ${rollupSteps(rollups.rows())}`.compile(db);
-    await client.query(upserts.sql, [...upserts.parameters]);
+    // Named, so each connection plans it once: planning the four upserts took ~1 ms of the
+    // server's CPU a flush, as much as writing 130 rows (the text is the same every time).
+    await client.query({ name: ROLLUPS_STATEMENT, text: upserts.sql, values: [...upserts.parameters] });
     await client.query('commit');
   } catch (error) {
     // A refused row (no partition for its day, say) leaves the connection usable once rolled back
