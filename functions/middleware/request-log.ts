@@ -13,7 +13,8 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
     const started = performance.now();
     await next();
     const path = c.req.path;
-    const { config, requestLogs, runtime, db, defer, logger, httpMetrics } = c.var.services;
+    // c.get, not c.var: Hono builds c.var as a new object from every variable on each access.
+    const { config, requestLogs, runtime, db, defer, logger, httpMetrics } = c.get('services');
     const durationMs = performance.now() - started;
     const matched = routePath(c, -1);
     // A wildcard is a middleware's pattern: no route matched the request.
@@ -21,7 +22,7 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
     // Every request counts in GET /metrics but the scrape itself.
     if (path !== '/metrics') httpMetrics.observe(c.req.method, route, c.res.status, durationMs);
     if (!path.startsWith('/api/') || config.requestLogs.exclude.some((prefix) => path.startsWith(prefix))) return;
-    const error = c.var.loggedError;
+    const error = c.get('loggedError');
     requestLogs.add({
       createdAt: new Date(),
       method: c.req.method,
@@ -29,9 +30,9 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
       route,
       status: c.res.status,
       durationMs: Math.round(durationMs * 100) / 100,
-      userId: c.var.auth?.userId ?? null,
-      ip: c.var.clientIp ?? null,
-      requestId: c.var.requestId ?? null,
+      userId: c.get('auth')?.userId ?? null,
+      ip: c.get('clientIp') ?? null,
+      requestId: c.get('requestId') ?? null,
       errorCode: c.res.status >= 400 ? (error?.code ?? null) : null,
       errorMessage: c.res.status >= 400 ? (error?.message ?? null) : null,
     });
