@@ -294,22 +294,33 @@ async function openLoopOnOff(
   server: ServerChild,
   ratePerSecond: number,
   { seconds, pairs }: Rounds,
-): Promise<Pairs<OpenLoopResult>> {
+): Promise<Pairs<OpenLoopResult> & { cpu: Record<Mode, OpenLoopCpu> }> {
   const url = `${server.url}/api/health`;
   const rounds: Record<Mode, OpenLoopResult[]> = { off: [], on: [] };
+  // CPU below saturation: at a fixed rate neither side's work slows the other's requests down,
+  // so the difference per request is logging's own cost rather than its share of a full machine.
+  const cpu: Record<Mode, OpenLoopCpu> = { off: { server: 0, database: 0 }, on: { server: 0, database: 0 } };
   const differences: number[] = [];
   let last: Mode | undefined;
   for (let pair = 0; pair < pairs; pair++) {
     for (const mode of pairOrder(pair)) {
       await switchLogging(target, server, mode, last);
       last = mode;
+      const serverBefore = await server.cpuMicros();
+      const databaseBefore = await target.databaseCpuMicros(server);
       rounds[mode].push(await runOpenLoop({ url, ratePerSecond, durationSeconds: seconds }));
+      await new Promise((resolve) => setTimeout(resolve, 700)); // the round's last flush
+      cpu[mode].server += (await server.cpuMicros()) - serverBefore;
+      cpu[mode].database += (await target.databaseCpuMicros(server)) - databaseBefore;
     }
     differences.push((rounds.on.at(-1)?.p99Ms ?? 0) - (rounds.off.at(-1)?.p99Ms ?? 0));
   }
   say(`open loop p99 on - off by pair: ${differences.map((d) => `${d >= 0 ? '+' : ''}${d.toFixed(2)}`).join(' ')} ms`);
-  return { rounds, byPair: differences };
+  return { rounds, byPair: differences, cpu };
 }
+
+/** CPU (µs) one side's open-loop rounds cost, summed: the server process's and the database's. */
+type OpenLoopCpu = { server: number; database: number };
 
 function pool(rounds: OpenLoopResult[]): OpenLoopResult {
   const latencies = pooled(rounds.map((r) => r.latencies));
@@ -336,7 +347,7 @@ async function measure(target: Target, rounds: Rounds): Promise<Verdict[]> {
     ...target.serverEnv(),
   });
   let closed: Pairs<Side>;
-  let open: Pairs<OpenLoopResult>;
+  let open: Awaited<ReturnType<typeof openLoopOnOff>>;
   let openRate: number;
   try {
     say(`${target.label}: logging off and on, ${pairs} pairs of ${seconds} s rounds, saturated`);
@@ -393,7 +404,7 @@ async function measure(target: Target, rounds: Rounds): Promise<Verdict[]> {
   );
   console.log(
     formatTable(
-      ['', 'answers', 'p50 ms', 'p99 ms', 'failed', 'generator lag max ms'],
+      ['', 'answers', 'p50 ms', 'p99 ms', 'failed', 'generator lag max ms', 'server CPU µs/req', 'database CPU µs/req'],
       (['off', 'on'] as const).map((mode) => [
         `logging ${mode}`,
         latency[mode].requests.toLocaleString('en-US'),
@@ -401,6 +412,8 @@ async function measure(target: Target, rounds: Rounds): Promise<Verdict[]> {
         latency[mode].p99Ms.toFixed(2),
         String(latency[mode].failures),
         latency[mode].maxSendLagMs.toFixed(1),
+        (open.cpu[mode].server / Math.max(1, latency[mode].requests)).toFixed(0),
+        (open.cpu[mode].database / Math.max(1, latency[mode].requests)).toFixed(0),
       ]),
     ),
   );

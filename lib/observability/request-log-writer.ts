@@ -50,7 +50,8 @@ export class RequestLogWriter {
   #buffer: RequestLogEntry[] = [];
   #dropped = 0;
   #written = 0;
-  #lastFlushAt: Date | null = null;
+  // kept as text: stats() is read by every /api/health request
+  #lastFlushAt: string | null = null;
   #lastError: string | null = null;
   #flushing: Promise<void> | undefined;
 
@@ -84,7 +85,7 @@ export class RequestLogWriter {
       backlog: this.#buffer.length,
       dropped: this.#dropped,
       written: this.#written,
-      lastFlushAt: this.#lastFlushAt?.toISOString() ?? null,
+      lastFlushAt: this.#lastFlushAt,
       lastError: this.#lastError,
     };
   }
@@ -120,7 +121,7 @@ export class RequestLogWriter {
         await insertBatch(db, batch);
       }
       this.#written += batch.length;
-      this.#lastFlushAt = new Date();
+      this.#lastFlushAt = new Date().toISOString();
       this.#lastError = null;
     } catch (error) {
       this.#buffer = batch.concat(this.#buffer);
