@@ -25,7 +25,7 @@ export const benches: Record<string, Bench> = {
   },
   logging: {
     description:
-      'the health route (two small queries), one server with request logging switched off and on between BENCH_PAIRS (12) pairs of BENCH_DURATION s (3) rounds: req/s saturated (paired ratio, 95% interval), p99 in an open loop at 30% of capacity (rounds pooled); writer rows/s beside plain INSERT and UNNEST anchors; on PGlite, and on PostgreSQL when 127.0.0.1:5432 answers (BENCH_LOGGING_DATABASE=postgres|pglite for one)',
+      'the health route (two small queries), one server with request logging switched off and on between BENCH_PAIRS (12) pairs of BENCH_DURATION s (3) rounds: req/s saturated (paired ratio, 95% interval), p99 in an open loop at 30% of capacity (rounds pooled); server and database CPU per request in both; writer rows/s beside plain INSERT and UNNEST anchors; on PGlite, and on PostgreSQL when 127.0.0.1:5432 answers (BENCH_LOGGING_DATABASE=postgres|pglite for one)',
     load: () => import('./logging.ts'),
   },
   backup: {
