@@ -88,12 +88,14 @@ function clientWithQueryTimeout(timeoutMs: number): typeof pg.Client {
     // biome-ignore lint/suspicious/noExplicitAny: pg's query() has many overloads; only text queries are changed
     override query(...args: any[]): any {
       const [text, values] = args;
-      const named = args.length === 1 && isQueryConfig(text);
-      if (!named && (typeof text !== 'string' || args.length > 2 || typeof values === 'function')) {
+      const asConfig = args.length === 1 && isQueryConfig(text);
+      if (!asConfig && (typeof text !== 'string' || args.length > 2 || typeof values === 'function')) {
         return (super.query as (...a: unknown[]) => unknown)(...args);
       }
       // query_timeout is pg's own per-query read timeout (not in @types/pg's QueryConfig).
-      const config: object = named ? { query_timeout: timeoutMs, ...text } : { text, values, query_timeout: timeoutMs };
+      const config: object = asConfig
+        ? { query_timeout: timeoutMs, ...text }
+        : { text, values, query_timeout: timeoutMs };
       const result = super.query(config as pg.QueryConfig) as Promise<unknown>;
       result.catch((error: Error) => {
         // The query may still be on the wire, and every later query on this connection would
