@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { percentile, pooled, ratioWithInterval } from '../bench/support/stats.ts';
+import { medianWithInterval, percentile, pooled, ratioWithInterval } from '../bench/support/stats.ts';
 
 // The statistics the benches' verdicts rest on (bench/support/stats.ts).
 describe('bench statistics', () => {
@@ -39,5 +39,22 @@ describe('bench statistics', () => {
     expect([...all]).toEqual([1, 2, 3, 5, 9]);
     expect(percentile(all, 99)).toBe(9);
     expect(percentile(all, 50)).toBe(3);
+  });
+
+  it("gives the median of paired differences with the sign test's 95% interval", () => {
+    // binomial(12, 1/2): P(X <= 2) = 79/4096 = 1.9%, P(X <= 3) = 7.3%: ranks 3 and 10 of 12
+    const twelve = medianWithInterval([9, -4, 1, 12, 3, 0, -1, 7, 2, 5, 40, -30]);
+    expect(twelve).toEqual({ median: 2.5, low: -1, high: 9 });
+    // binomial(40, 1/2): P(X <= 13) = 1.9%, P(X <= 14) = 4.0%: ranks 14 and 27 of 40
+    const forty = medianWithInterval(Array.from({ length: 40 }, (_, i) => 39 - i));
+    expect(forty).toEqual({ median: 19.5, low: 13, high: 26 });
+    // one pair in a stall moves the median by a rank, not by its stall
+    const stalled = medianWithInterval([0.2, 0.3, 0.1, 0.4, 0.2, 0.3, 0.1, 95]);
+    expect(stalled.median).toBeCloseTo(0.25, 12);
+    // too few pairs for a 95% interval: P(X = 0) of 5 is 3.1%
+    const five = medianWithInterval([1, 2, 3, 4, 5]);
+    expect(five.median).toBe(3);
+    expect(five.low).toBeNaN();
+    expect(five.high).toBeNaN();
   });
 });

@@ -54,3 +54,27 @@ export function pooled(runs: ArrayLike<number>[]): Float64Array {
   }
   return all.sort();
 }
+
+/**
+ * The median of paired differences with its distribution-free 95% interval: the order statistics
+ * k and n - k + 1, k the largest rank whose binomial(n, 1/2) tail below it is at most 2.5% (the
+ * sign test's interval). A few pairs caught in a stall of the machine move it by a rank, where
+ * they can move a pooled percentile by their whole stall. Fewer than 6 pairs give no interval.
+ */
+export function medianWithInterval(differences: number[]): { median: number; low: number; high: number } {
+  const sorted = [...differences].sort((a, b) => a - b);
+  const n = sorted.length;
+  let below = 0; // P(X <= k - 1) for X ~ binomial(n, 1/2)
+  let term = 0.5 ** n; // P(X = k - 1), starting at k = 1
+  let k = 0;
+  while (k < n / 2 && below + term <= 0.025) {
+    below += term;
+    k++;
+    term = (term * (n - k + 1)) / k;
+  }
+  return {
+    median: median(sorted),
+    low: k > 0 ? sorted[k - 1]! : Number.NaN,
+    high: k > 0 ? sorted[n - k]! : Number.NaN,
+  };
+}
