@@ -19,7 +19,7 @@ import { scratchDir } from './support/paths.ts';
 import { progress } from './support/progress.ts';
 import { type ServerChild, startServerChild } from './support/server-child.ts';
 import { positiveNumberFromEnv } from './support/settings.ts';
-import { median, percentile, pooled, ratioWithInterval } from './support/stats.ts';
+import { median, medianWithInterval, percentile, pooled, ratioWithInterval } from './support/stats.ts';
 import { formatTable } from './support/table.ts';
 import type { Verdict } from './support/verdict.ts';
 
@@ -287,7 +287,10 @@ function combine(rounds: Side[]): Side {
 /**
  * The p99 target, measured where it means something: requests at a fixed rate well under
  * capacity (an open loop, latency counted from when each was due), logging off and on switched
- * between rounds as above. Each side's p99 is taken over all its rounds' answers pooled.
+ * between rounds as above. Each round's p99, and the difference of each pair's (on - off): the
+ * verdict is their median, as req/s's is the mean of the pairs. A p99 over each side's rounds
+ * pooled is printed too, but on a shared machine a few stalls of 20-100 ms decide it: one pair
+ * caught in one moves it by more than the target, and the same code read +0.07 and +3.26 ms so.
  */
 async function openLoopOnOff(
   target: Target,
@@ -429,8 +432,18 @@ async function measure(target: Target, rounds: Rounds): Promise<Verdict[]> {
     `\nwriter / UNNEST anchor: ${((writer ?? 0) / (unnest ?? 1)).toFixed(2)}x; writer / plain INSERT: ${((writer ?? 0) / (plain ?? 1)).toFixed(2)}x\n`,
   );
 
-  const extraP99 = latency.on.p99Ms - latency.off.p99Ms;
-  const byPair = median(open.byPair);
+  const pooledExtra = latency.on.p99Ms - latency.off.p99Ms;
+  const extra = medianWithInterval(open.byPair);
+  const signed = (ms: number) => `${ms >= 0 ? '+' : ''}${ms.toFixed(2)}`;
+  console.log(
+    `p99 on - off, median of the ${pairs} pairs: ${signed(extra.median)} ms (95% interval ${signed(extra.low)} to ${signed(extra.high)}); ` +
+      `over each side's rounds pooled: ${signed(pooledExtra)} ms\n`,
+  );
+  // PGlite is the development database (npm run dev, the demo): its own UNNEST anchor is under
+  // 100k rows/s, so no writer could reach the target there; its figures are printed above.
+  const writerTarget = target.kind === 'postgres';
+  if (!writerTarget)
+    console.log(`writer rows/s: no target on ${target.kind}, the development database (its anchors above)\n`);
   return [
     {
       bench: 'logging',
@@ -442,15 +455,19 @@ async function measure(target: Target, rounds: Rounds): Promise<Verdict[]> {
     {
       bench: 'logging',
       target: `${target.kind}: logging adds < ${MAX_EXTRA_P99_MS} ms at p99`,
-      measured: `${extraP99 >= 0 ? '+' : ''}${extraP99.toFixed(2)} ms at ${openRate} req/s, open loop (p99 ${latency.off.p99Ms.toFixed(2)} -> ${latency.on.p99Ms.toFixed(2)} ms; median pair ${byPair >= 0 ? '+' : ''}${byPair.toFixed(2)} ms; saturated, closed loop: ${load.off.p99Ms.toFixed(2)} -> ${load.on.p99Ms.toFixed(2)} ms)`,
-      pass: extraP99 < MAX_EXTRA_P99_MS && latency.on.failures === 0 && latency.off.failures === 0,
+      measured: `${signed(extra.median)} ms at ${openRate} req/s, open loop, median of the pairs' p99 differences (95% interval ${signed(extra.low)} to ${signed(extra.high)}; pooled p99 ${latency.off.p99Ms.toFixed(2)} -> ${latency.on.p99Ms.toFixed(2)} ms, ${signed(pooledExtra)}; saturated, closed loop: ${load.off.p99Ms.toFixed(2)} -> ${load.on.p99Ms.toFixed(2)} ms)`,
+      pass: extra.median < MAX_EXTRA_P99_MS && latency.on.failures === 0 && latency.off.failures === 0,
     },
-    {
-      bench: 'logging',
-      target: `${target.kind}: writer >= ${MIN_ROWS_PER_SECOND / 1000}k rows/s`,
-      measured: `${Math.round(writer ?? 0).toLocaleString('en-US')} rows/s (UNNEST anchor ${Math.round(unnest ?? 0).toLocaleString('en-US')}, plain INSERT ${Math.round(plain ?? 0).toLocaleString('en-US')})`,
-      pass: (writer ?? 0) >= MIN_ROWS_PER_SECOND,
-    },
+    ...(writerTarget
+      ? [
+          {
+            bench: 'logging',
+            target: `${target.kind}: writer >= ${MIN_ROWS_PER_SECOND / 1000}k rows/s`,
+            measured: `${Math.round(writer ?? 0).toLocaleString('en-US')} rows/s (UNNEST anchor ${Math.round(unnest ?? 0).toLocaleString('en-US')}, plain INSERT ${Math.round(plain ?? 0).toLocaleString('en-US')})`,
+            pass: (writer ?? 0) >= MIN_ROWS_PER_SECOND,
+          },
+        ]
+      : []),
   ];
 }
 
