@@ -144,6 +144,10 @@ export async function run(): Promise<Verdict[]> {
     }
 
     // Keyset pages: a cursor positioned by a `to` bound, then followed page after page (no `to`).
+    // The sets go round-robin, a page of each in turn (and the health route, as this phase's
+    // anchor), so a stall of the machine that lasts a moment falls on every set alike instead
+    // of on whichever set it caught: one set's 100 pages take ~0.5 s, its p95 is its sixth-
+    // slowest page, and one such moment could make it.
     const depths: [string, number][] = [
       ['first page', 0],
       ['1 hour deep', 3_600_000],
@@ -158,7 +162,8 @@ export async function run(): Promise<Verdict[]> {
       ['route', `&route=${q('/api/machines/:id')}`],
       ['user', `&user_id=${busyUser}`],
     ];
-    const pageTimings: Timing[] = [];
+    type PageSet = { label: string; filter: string; cursor: string | null; done: boolean; samples: number[] };
+    const sets: PageSet[] = [];
     for (const [filterLabel, filter] of filters) {
       for (const [depthLabel, msAgo] of depths) {
         let cursor: string | null = null;
@@ -166,29 +171,45 @@ export async function run(): Promise<Verdict[]> {
           const start = await get(`/api/admin/system/logs?limit=50${filter}&to=${q(iso(msAgo))}`);
           cursor = start.body.nextCursor as string | null;
         }
-        const samples: number[] = [];
-        for (let i = 0; i < pages + 2; i++) {
-          const page = await get(`/api/admin/system/logs?limit=50${filter}${cursor ? `&cursor=${cursor}` : ''}`);
-          if (i >= 2) samples.push(page.ms); // two pages to warm up
-          cursor = page.body.nextCursor as string | null;
-          if (!cursor) break;
-        }
         const label = `${depthLabel}${filterLabel ? `, ${filterLabel}` : ''}`;
-        const t = { label, samples: Float64Array.from(samples).sort() };
-        say(`pages ${label}: p95 ${percentile(t.samples, 95).toFixed(1)} ms`);
-        pageTimings.push(t);
+        sets.push({ label, filter, cursor, done: msAgo > 0 && !cursor, samples: [] });
       }
     }
+    const pageAnchor: number[] = [];
+    for (let i = 0; i < pages + 2 && sets.some((set) => !set.done); i++) {
+      const health = await get('/api/health', true);
+      if (i >= 2) pageAnchor.push(health.ms);
+      for (let n = 0; n < sets.length; n++) {
+        const set = sets[(i + n) % sets.length] as PageSet;
+        if (set.done) continue;
+        const page = await get(
+          `/api/admin/system/logs?limit=50${set.filter}${set.cursor ? `&cursor=${set.cursor}` : ''}`,
+        );
+        if (i >= 2) set.samples.push(page.ms); // two pages to warm up
+        set.cursor = page.body.nextCursor as string | null;
+        if (!set.cursor) set.done = true;
+      }
+      if ((i + 1) % 25 === 0) say(`keyset pages: ${i + 1} of ${pages + 2} rounds`);
+    }
+    const pageTimings: Timing[] = sets.map((set) => ({
+      label: set.label,
+      samples: Float64Array.from(set.samples).sort(),
+    }));
+    const pageAnchorTiming: Timing = {
+      label: 'GET /api/health between the pages (anchor)',
+      samples: Float64Array.from(pageAnchor).sort(),
+    };
 
     const anchor = percentile(timings[0]?.samples ?? new Float64Array(), 95);
-    const row = (t: Timing, target: number, isAnchor = false) => [
+    const row = (t: Timing, target: number, isAnchor = false, against = anchor) => [
       t.label,
       percentile(t.samples, 50).toFixed(1),
       percentile(t.samples, 95).toFixed(1),
       (t.samples.at(-1) ?? Number.NaN).toFixed(1),
-      (percentile(t.samples, 95) / anchor).toFixed(1),
+      (percentile(t.samples, 95) / against).toFixed(1),
       isAnchor ? '' : percentile(t.samples, 95) < target ? 'PASS' : 'MISS',
     ];
+    const pageAnchorP95 = percentile(pageAnchorTiming.samples, 95);
     console.log(
       `\n${database.label}: ${marker.rows.toLocaleString('en-US')} rows since ${marker.from}; ${runs} sequential requests each (5 when one takes over ${SLOW_MS / 1000} s)`,
     );
@@ -202,11 +223,16 @@ export async function run(): Promise<Verdict[]> {
         timings.map((t, i) => row(t, ENDPOINT_P95_MS, i === 0)),
       ),
     );
-    console.log(`\nKeyset pages of /logs (limit 50), ${pages} pages followed from each starting point\n`);
+    console.log(
+      `\nKeyset pages of /logs (limit 50), ${pages} pages followed from each starting point, a page of each set in turn\n`,
+    );
     console.log(
       formatTable(
         ['pages', 'p50 ms', 'p95 ms', 'max ms', 'x anchor', `< ${PAGE_P95_MS} ms`],
-        pageTimings.map((t) => row(t, PAGE_P95_MS)),
+        [
+          row(pageAnchorTiming, PAGE_P95_MS, true, pageAnchorP95),
+          ...pageTimings.map((t) => row(t, PAGE_P95_MS, false, pageAnchorP95)),
+        ],
       ),
     );
     console.log('');
@@ -227,7 +253,7 @@ export async function run(): Promise<Verdict[]> {
       {
         bench: 'observability',
         target: `keyset page p95 < ${PAGE_P95_MS} ms at any depth (${database.kind})`,
-        measured: `${pageTimings.length - pageMisses.length}/${pageTimings.length} pass; worst ${worstPage.label} ${percentile(worstPage.samples, 95).toFixed(1)} ms${pageMisses.length ? `; misses: ${pageMisses.map((t) => t.label).join(', ')}` : ''}`,
+        measured: `${pageTimings.length - pageMisses.length}/${pageTimings.length} pass; worst ${worstPage.label} ${percentile(worstPage.samples, 95).toFixed(1)} ms (anchor ${pageAnchorP95.toFixed(1)} ms)${pageMisses.length ? `; misses: ${pageMisses.map((t) => t.label).join(', ')}` : ''}`,
         pass: pageMisses.length === 0,
       },
     ];
