@@ -8,7 +8,11 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { createDb, createPool, type Db } from '../lib/db/connection.ts';
 import { migrateOrThrow } from '../lib/db/migrate.ts';
-import { type RequestLogEntry, RequestLogWriter } from '../lib/observability/request-log-writer.ts';
+import {
+  REQUEST_LOG_CONNECTIONS,
+  type RequestLogEntry,
+  RequestLogWriter,
+} from '../lib/observability/request-log-writer.ts';
 import { spawnEmbeddedPostgres } from '../local/services.ts';
 import { backendCpuMicros, childProcessesCpuMicros } from './support/backend-cpu.ts';
 import { jwtSecretForScratch } from './support/jwt-secret.ts';
@@ -103,7 +107,8 @@ async function postgresTarget(version: string): Promise<Target> {
     serverEnv: () => ({ DATABASE_URL: `${scratch.url}?application_name=${SERVER_APPLICATION}` }),
     databaseCpuMicros: () => backendCpuMicros(scratch.url, SERVER_APPLICATION),
     async openDb() {
-      const db = createDb(createPool(scratch.url, { max: 1 }));
+      // as the server's writer has it: its own pool of REQUEST_LOG_CONNECTIONS
+      const db = createDb(createPool(scratch.url, { max: REQUEST_LOG_CONNECTIONS }));
       return { db, close: () => db.destroy() };
     },
     async settle() {

@@ -19,7 +19,7 @@ import { scheduleView } from '../lib/jobs/schedule.ts';
 import { acceleratedClock, type Scheduler, startScheduler } from '../lib/jobs/scheduler.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { HttpMetrics } from '../lib/metrics/http-metrics.ts';
-import { RequestLogWriter } from '../lib/observability/request-log-writer.ts';
+import { REQUEST_LOG_CONNECTIONS, RequestLogWriter } from '../lib/observability/request-log-writer.ts';
 import { rateLimiterFor } from '../lib/rate-limit.ts';
 import { createStorage } from '../lib/storage.ts';
 import { alertDeps } from './alert-deps.ts';
@@ -225,12 +225,13 @@ export async function startNodeServer(config: Config, options: NodeServerOptions
     });
     const db = createDb(pool);
     cleanup.unshift(() => db.destroy());
-    // The request log writer's own connection, outside the request pool (DATABASE_POOL_MAX), with
+    // The request log writer's own connections, outside the request pool (DATABASE_POOL_MAX), with
     // the same timeouts: on a silent network partition a flush fails (rows kept, the failure
-    // logged) instead of waiting on a dead connection for as long as the partition lasts.
+    // logged) instead of waiting on a dead connection for as long as the partition lasts. One
+    // serves the timer's flushes; a backlog of 2,000 rows or more is written over two.
     const logDb = createDb(
       createPool(databaseUrl, {
-        max: 1,
+        max: REQUEST_LOG_CONNECTIONS,
         ssl: config.databaseSsl,
         connectTimeoutMs: config.databaseConnectTimeoutMs,
         queryTimeoutMs: config.databaseQueryTimeoutMs,

@@ -261,6 +261,138 @@ describe.each(databaseKinds())('request logging on %s', (kind) => {
     ]);
   });
 
+  // A backlog of 2,000 rows or more goes in over two connections (COPY: PostgreSQL), half each.
+  const BACKLOG_ROUTES = 10;
+  const backlogEntries = (tag: string, minute: Date, count: number) => {
+    const half = count / 2;
+    const perRoute = half / BACKLOG_ROUTES;
+    return Array.from({ length: count }, (_, i) => {
+      // the halves meet the same rollup keys in opposite orders: locked in the order met, the
+      // two transactions' upserts would deadlock
+      const n = i < half ? Math.floor(i / perRoute) : BACKLOG_ROUTES - 1 - Math.floor((i - half) / perRoute);
+      return entry({
+        createdAt: new Date(minute.getTime() + (i % 50) * 1000),
+        requestId: `${tag}-${i}`,
+        route: `/api/${tag}/${n}`,
+        status: i % 10 === 0 ? 500 : 200,
+        errorCode: i % 10 === 0 ? 'INTERNAL' : null,
+        errorMessage: i % 10 === 0 ? 'boom' : null,
+      });
+    });
+  };
+  /** What backlogEntries(tag, _, 4_000) adds up to: 400 requests a route, 40 of them 500s. */
+  const backlogRollups = (tag: string) => {
+    const routes = Array.from({ length: BACKLOG_ROUTES }, (_, n) => `/api/${tag}/${n}`).sort();
+    return {
+      written: { rows: 4_000, distinct: 4_000 },
+      minutes: routes.map((route) => ({ route, requests: 400, errors: 40 })),
+      errorHours: routes.map((route) => ({ route, count: 40 })),
+    };
+  };
+  const rollupsOf = async (tag: string) => {
+    const minutes = await database.db
+      .selectFrom('request_log_minutes')
+      .select(['route', 'requests', 'errors'])
+      .where('route', 'like', `/api/${tag}/%`)
+      .orderBy('route')
+      .execute();
+    const errorHours = await database.db
+      .selectFrom('request_log_error_hours')
+      .select(['route', 'count'])
+      .where('route', 'like', `/api/${tag}/%`)
+      .orderBy('route')
+      .execute();
+    const { rows } = await sql<{ rows: number; distinct: number }>`
+      select count(*)::int as rows, count(distinct request_id)::int as distinct
+      from request_logs where request_id like ${`${tag}-%`}`.execute(database.db);
+    return { written: rows[0], minutes, errorHours };
+  };
+
+  it('a backlog goes in over two connections at once: every row once, the rollups counting each once', async () => {
+    const today = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+    const minute = new Date(today + 9 * 60_000);
+    const pool = createPool(database.url, { max: 4 });
+    const db = createDb(pool);
+    try {
+      for (let round = 0; round < 5; round++) {
+        const writer = new RequestLogWriter({ maxBuffered: 4_000 });
+        for (const e of backlogEntries(`backlog${round}`, minute, 4_000)) writer.add(e);
+        await writer.drain(db);
+        expect(writer.stats()).toMatchObject({ backlog: 0, dropped: 0, written: 4_000, lastError: null });
+        expect(await rollupsOf(`backlog${round}`)).toEqual(backlogRollups(`backlog${round}`));
+      }
+      // Two connections were opened where COPY is spoken; the embedded database gets one statement.
+      expect(pool.totalCount).toBe(kind === 'postgres' ? 2 : 1);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it.runIf(kind === 'postgres')(
+    'the halves of a backlog wait for each other on the rollup rows they share, and never deadlock',
+    async () => {
+      // Another session holds the daily error rows of the first and the last route. The halves,
+      // each in its transaction, queue on them; released together, a half locking rows in the
+      // order it met them would take route 0 and the other route 9, then each wait for the other.
+      const today = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+      const minute = new Date(today + 13 * 60_000);
+      const held = ['/api/locked/0', `/api/locked/${BACKLOG_ROUTES - 1}`];
+      for (const route of held) {
+        await sql`insert into request_log_error_days (day, method, route, status, count, first_seen, last_seen, samples)
+          values (${new Date(today)}, 'GET', ${route}, 500, 0, ${minute}, ${minute}, '{}')`.execute(database.db);
+      }
+      const locker = createPool(database.url, { max: 1 });
+      const holder = await locker.connect();
+      const db = createDb(createPool(database.url, { max: 4 }));
+      try {
+        await holder.query('begin');
+        await holder.query('select 1 from request_log_error_days where route = any($1) for update', [held]);
+        const writer = new RequestLogWriter({ maxBuffered: 4_000 });
+        for (const e of backlogEntries('locked', minute, 4_000)) writer.add(e);
+        const drained = writer.drain(db);
+        await waitFor(async () => {
+          const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
+            where datname = current_database() and wait_event_type = 'Lock'`.execute(database.db);
+          return (rows[0]?.n ?? 0) >= 2;
+        });
+        await holder.query('commit');
+        await drained;
+        expect(writer.stats()).toMatchObject({ backlog: 0, written: 4_000, lastError: null });
+        expect(await rollupsOf('locked')).toEqual(backlogRollups('locked'));
+      } finally {
+        holder.release();
+        await locker.end();
+        await db.destroy();
+      }
+    },
+  );
+
+  it.runIf(kind === 'postgres')(
+    'a backlog whose second half is refused keeps that half only, and writes it once when it can',
+    async () => {
+      const today = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+      const minute = new Date(today + 11 * 60_000);
+      const rows = backlogEntries('refused', minute, 4_000);
+      rows[3_000] = { ...(rows[3_000] as RequestLogEntry), path: '/api/poison' };
+      await sql`alter table request_logs add constraint request_logs_no_poison check (path <> '/api/poison')`.execute(
+        database.db,
+      );
+      const writer = new RequestLogWriter({ maxBuffered: 4_000 });
+      try {
+        for (const e of rows) writer.add(e);
+        await expect(writer.flush(database.db)).rejects.toMatchObject({ code: '23514' });
+        expect(writer.stats()).toMatchObject({ backlog: 2_000, written: 2_000, dropped: 0 });
+        expect(writer.stats().lastError).toContain('request_logs_no_poison');
+        expect((await rollupsOf('refused')).written).toEqual({ rows: 2_000, distinct: 2_000 });
+      } finally {
+        await sql`alter table request_logs drop constraint request_logs_no_poison`.execute(database.db);
+      }
+      await writer.drain(database.db);
+      expect(writer.stats()).toMatchObject({ backlog: 0, written: 4_000, lastError: null });
+      expect(await rollupsOf('refused')).toEqual(backlogRollups('refused'));
+    },
+  );
+
   it('keeps the newest rows within its bound while the database is down, counts drops, and resumes', async () => {
     const proxy = await startTcpProxy(database.port);
     const db = createDb(createPool(withPort(database.url, proxy.port), { max: 1, connectTimeoutMs: 500 }));

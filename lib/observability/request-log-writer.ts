@@ -106,29 +106,42 @@ export class RequestLogWriter {
   async #write(db: Db): Promise<void> {
     if (this.#buffer.length === 0) return;
     const batch = this.#buffer.splice(0, this.#maxBatch);
-    try {
-      try {
-        await insertBatch(db, batch);
-      } catch (error) {
-        // A row for a day without a partition (the daily job did not run): create it, retry once.
-        if ((error as { code?: string }).code !== '23514') throw error;
-        const days = batch.map((e) => e.createdAt.getTime());
-        await ensureRequestLogPartitions(
-          db,
-          new Date(Math.min(...days)),
-          Math.ceil((Math.max(...days) - Math.min(...days)) / DAY_MS) + 1,
-        );
-        await insertBatch(db, batch);
+    // A backlog (the database was away, or a burst) goes in over two connections when COPY
+    // does, half each: the server inserts the halves on two cores, each half in a transaction
+    // of its own with its rollups. The timer's flushes are smaller and take one.
+    const parts =
+      batch.length >= SPLIT_AT && (await copyPoolOf(db).catch(() => null))
+        ? [batch.slice(0, batch.length >> 1), batch.slice(batch.length >> 1)]
+        : [batch];
+    const failures = await Promise.all(parts.map((part) => failureOf(insertBatch(db, part))));
+    // A row for a day without a partition (the daily job did not run): create the days of the
+    // parts refused for it, once, then write those parts again.
+    const refused = parts.filter((_, i) => (failures[i] as { code?: string } | undefined)?.code === '23514');
+    if (refused.length > 0) {
+      const days = refused.flat().map((e) => e.createdAt.getTime());
+      const from = new Date(Math.min(...days));
+      const ahead = Math.ceil((Math.max(...days) - Math.min(...days)) / DAY_MS) + 1;
+      const repair = await failureOf(ensureRequestLogPartitions(db, from, ahead));
+      for (const [i, part] of parts.entries()) {
+        if (refused.includes(part)) failures[i] = repair ?? (await failureOf(insertBatch(db, part)));
       }
-      this.#written += batch.length;
+    }
+    const unwritten: RequestLogEntry[] = [];
+    for (const [i, part] of parts.entries()) {
+      if (failures[i] === undefined) this.#written += part.length;
+      else unwritten.push(...part);
+    }
+    const failure = failures.find((f) => f !== undefined);
+    if (unwritten.length === 0) {
       this.#lastFlushAt = new Date().toISOString();
       this.#lastError = null;
-    } catch (error) {
-      this.#buffer = batch.concat(this.#buffer);
-      this.#trim();
-      this.#lastError = error instanceof Error ? error.message : String(error);
-      throw error;
+      return;
     }
+    // The rows not written go back to the front, to be tried again by the next flush.
+    this.#buffer = unwritten.concat(this.#buffer);
+    this.#trim();
+    this.#lastError = failure instanceof Error ? failure.message : String(failure);
+    throw failure;
   }
 
   #trim() {
@@ -253,18 +266,27 @@ class BatchRollups {
     return this;
   }
 
+  /**
+   * Each rollup's rows in the order of their keys: two flushes at once (the halves of a backlog,
+   * or two processes' writers) then lock the rows they share in the same order, so one waits for
+   * the other instead of deadlocking (which failed the flush, its rows kept for the next).
+   */
   rows() {
     // The same error groups per day, for windows of days (errors over a week read ~24x fewer rows).
     const days = new Map<string, ErrorGroup>();
     for (const { samples, ...hour } of this.#errors.values()) addErrors(days, DAY_MS, hour, samples);
     return {
-      minutes: [...this.#minutes.values()],
-      totals: [...this.#totals.entries()],
-      errors: [...this.#errors.values()],
-      errorDays: [...days.values()],
+      minutes: byKey(this.#minutes),
+      totals: [...this.#totals.entries()].sort(([a], [b]) => a - b),
+      errors: byKey(this.#errors),
+      errorDays: byKey(days),
     };
   }
 }
+
+/** A map's values in the order of its keys. */
+const byKey = <V>(groups: Map<string, V>): V[] =>
+  [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, group]) => group);
 
 const iso = (ms: number) => new Date(ms).toISOString();
 /** createdAt as epoch milliseconds: JSON.stringify of a Date goes through toJSON, twice the cost. */
@@ -352,6 +374,19 @@ function copyPoolOf(db: Db): Promise<pg.Pool | null> {
 
 /** The rollups' upserts as a prepared statement on the writer's connections. */
 const ROLLUPS_STATEMENT = 'opsbase_request_log_rollups';
+
+/** What `work` failed with, or undefined when it did not. */
+const failureOf = (work: Promise<unknown>): Promise<unknown> =>
+  work.then(
+    () => undefined,
+    (error: unknown) => error ?? new Error('request log flush failed'),
+  );
+
+/** A batch of at least this many rows is written over two connections, half each (COPY only). */
+const SPLIT_AT = 2000;
+
+/** Connections the writer's pool should allow: one for the timer's flushes, two for a backlog. */
+export const REQUEST_LOG_CONNECTIONS = 2;
 
 /** Rows per COPY message: each chunk's text is made while the server inserts the chunks before it. */
 const COPY_CHUNK = 500;
