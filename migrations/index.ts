@@ -11,6 +11,7 @@ import * as alerts from './2026_11_27_0010_alerts.ts';
 import * as requestLogMethods from './2026_11_27_0010_request_log_methods.ts';
 import * as requestLogPathSearch from './2026_11_28_0011_request_log_path_search.ts';
 import * as requestLogErrorDays from './2026_11_28_0012_request_log_error_days.ts';
+import * as requestLogErrorRows from './2026_11_28_0013_request_log_error_rows.ts';
 
 /**
  * Every migration, by name, in order. A static map rather than a folder scan so the
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_27_0010_request_log_methods': requestLogMethods,
   '2026_11_28_0011_request_log_path_search': requestLogPathSearch,
   '2026_11_28_0012_request_log_error_days': requestLogErrorDays,
+  '2026_11_28_0013_request_log_error_rows': requestLogErrorRows,
 };

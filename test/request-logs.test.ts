@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../lib/config.ts';
 import { createDb, createPool } from '../lib/db/connection.ts';
@@ -8,6 +8,7 @@ import { createLogger } from '../lib/logger.ts';
 import { ensureRequestLogPartitions, partitionName } from '../lib/observability/partitions.ts';
 import { listRequestLogs } from '../lib/observability/queries.ts';
 import { type RequestLogEntry, RequestLogWriter } from '../lib/observability/request-log-writer.ts';
+import type { Database } from '../schema/database.ts';
 import { appFor, TEST_ENV } from './support/app.ts';
 import { createTestDatabase, databaseKinds, type TestDatabase, withPort } from './support/database.ts';
 import { freePort, spawnProject, waitFor } from './support/processes.ts';
@@ -122,6 +123,63 @@ describe.each(databaseKinds())('request logging on %s', (kind) => {
     expect(seen).toHaveLength(5);
     expect([...seen].sort((a, b) => b - a)).toEqual(seen);
   });
+
+  it.runIf(kind === 'postgres')(
+    'a page of errors from a vacuumed day is read from the error index alone, no row from the heap',
+    async () => {
+      // migration 0013: the partial 4xx/5xx index carries every column a page shows
+      const dayStart = (Math.floor(Date.now() / 86_400_000) - 4) * 86_400_000;
+      await ensureRequestLogPartitions(database.db, new Date(dayStart), 0);
+      const writer = new RequestLogWriter({ maxBuffered: 2_000 });
+      for (let i = 0; i < 2_000; i++) {
+        const failed = i % 20 === 0;
+        writer.add(
+          entry({
+            createdAt: new Date(dayStart + 3_600_000 + i * 1000),
+            requestId: `vacuumed-${i}`,
+            status: failed ? 503 : 200,
+            errorCode: failed ? 'UNAVAILABLE' : null,
+            errorMessage: failed ? 'upstream down' : null,
+          }),
+        );
+      }
+      await writer.drain(database.db);
+      await sql`vacuum (analyze) ${sql.table(partitionName(new Date(dayStart)))}`.execute(database.db);
+      // The statement listRequestLogs sends, as sent, explained.
+      const pool = createPool(database.url, { max: 1 });
+      const sent: { sql: string; parameters: readonly unknown[] }[] = [];
+      const db = new Kysely<Database>({
+        dialect: new PostgresDialect({ pool }),
+        log: (event) => {
+          if (event.level === 'query') sent.push(event.query);
+        },
+      });
+      try {
+        const page = await listRequestLogs(db, {
+          to: new Date(dayStart + 86_400_000),
+          status: { class: 5 },
+          limit: 50,
+        });
+        expect(page.items).toHaveLength(50);
+        expect(page.items.every((r) => r.status === 503 && r.errorMessage === 'upstream down')).toBe(true);
+        expect(sent).toHaveLength(1);
+        const query = sent[0] as (typeof sent)[number];
+        const { rows } = await pool.query(`explain (analyze, format json) ${query.sql}`, [...query.parameters]);
+        const scans: { 'Node Type': string; 'Index Name'?: string; 'Heap Fetches'?: number; 'Actual Loops': number }[] =
+          [];
+        const walk = (node: Record<string, unknown>) => {
+          if (typeof node['Relation Name'] === 'string' && node['Actual Loops'] !== 0) scans.push(node as never);
+          for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
+        };
+        walk(rows[0]['QUERY PLAN'][0].Plan);
+        expect(scans).toHaveLength(1);
+        expect(scans[0]).toMatchObject({ 'Node Type': 'Index Only Scan', 'Heap Fetches': 0 });
+        expect(scans[0]?.['Index Name']).toMatch(/created_at_id_status/);
+      } finally {
+        await db.destroy();
+      }
+    },
+  );
 
   it('pages through rows spread over weeks, every row once and newest first, however sparse the filter', async () => {
     // listRequestLogs asks the newest two days first and the whole range when they fall short:
