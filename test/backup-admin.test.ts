@@ -2,8 +2,9 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackup } from '../lib/backup/create.ts';
+import { backupViews } from '../lib/backup/list.ts';
 import { loadManifest } from '../lib/backup/read.ts';
-import { BackupRunningError } from '../lib/backup/repository.ts';
+import { BACKUP_LEASE, BackupRunningError, backupRows } from '../lib/backup/repository.ts';
 import { restoreBackup } from '../lib/backup/restore.ts';
 import { startBackup } from '../lib/backup/start.ts';
 import type { Storage } from '../lib/storage.ts';
@@ -67,6 +68,13 @@ describe.each(databaseKinds())('backups: admin API, one at a time, snapshot, fil
     expect(health.newestCompleteId).toBe(id);
     expect(health.ageSeconds).toBeGreaterThanOrEqual(0);
     expect((await get('/api/admin/system/health')).body.backup.newestCompleteId).toBe(id);
+    // Between its manifest's upload and the index's record of it, a backup is still running in
+    // the list too, so the list never shows complete what health does not count yet.
+    const finishing = (await backupRows(database.db)).map((row) =>
+      row.id === id ? { ...row, status: 'running' as const } : row,
+    );
+    const views = await backupViews(storage, harness.services.config.backup.prefix, finishing);
+    expect(views.find((view) => view.id === id)?.state).toBe('running');
 
     const verified = await harness.app.request(`/api/admin/system/backups/${id}/verify`, {
       method: 'POST',
@@ -82,6 +90,17 @@ describe.each(databaseKinds())('backups: admin API, one at a time, snapshot, fil
   });
 
   it('a second backup is refused while one holds the lease (API 409, CLI/lib BackupRunningError)', async () => {
+    // The API's backup above releases its lease just after it is recorded complete.
+    await waitFor(
+      async () =>
+        !(await database.db
+          .selectFrom('job_locks')
+          .select('job_name')
+          .where('job_name', '=', BACKUP_LEASE)
+          .executeTakeFirst()),
+      10_000,
+      "the API backup's lease to be released",
+    );
     const first = await startBackup(backupDeps(database.db, storage), { trigger: 'cli', holder: 'test-first' });
     try {
       const second = await harness.app.request('/api/admin/system/backups', { method: 'POST', headers: auth });

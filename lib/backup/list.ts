@@ -102,9 +102,12 @@ export async function backupViews(
   const byId = new Map(index.map((row) => [row.id, row]));
   const views: BackupView[] = stored.map((b) => {
     const row = byId.get(b.id);
-    // Objects without a manifest: running or failed when the index says so, else just incomplete.
+    // A manifest makes a backup complete once its process has recorded it so: in the moment
+    // between the manifest's upload and that record it is still running (health, which reads
+    // the index, does not count it yet). Objects without a manifest: running or failed when the
+    // index says so, else just incomplete.
     const state =
-      b.state === 'complete'
+      b.state === 'complete' && row?.status !== 'running'
         ? 'complete'
         : row?.status === 'running' || row?.status === 'failed'
           ? row.status
