@@ -386,6 +386,22 @@ describe.each(databaseKinds())('request logging on %s', (kind) => {
     }
   });
 
+  it('over COPY a flush takes up to two batches, one a half; a single statement takes one', async () => {
+    const today = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+    const db = createDb(createPool(database.url, { max: 4 }));
+    try {
+      const writer = new RequestLogWriter({ maxBatch: 2_000, maxBuffered: 4_000 });
+      for (const e of backlogEntries('twice', new Date(today + 11 * 60_000), 4_000)) writer.add(e);
+      await writer.flush(db);
+      const once = kind === 'postgres' ? 4_000 : 2_000;
+      expect(writer.stats()).toMatchObject({ backlog: 4_000 - once, written: once, lastError: null });
+      await writer.drain(db);
+      expect(await rollupsOf('twice')).toEqual(backlogRollups('twice'));
+    } finally {
+      await db.destroy();
+    }
+  });
+
   it.runIf(kind === 'postgres')(
     'the halves of a backlog wait for each other on the rollup rows they share, and never deadlock',
     async () => {

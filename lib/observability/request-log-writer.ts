@@ -60,7 +60,7 @@ export class RequestLogWriter {
   /**
    * flushAt: rows that make a batch worth writing before the timer (500); onBatchReady is called
    * when the buffer reaches it. maxBatch: most rows one statement takes (5,000): a flush writes
-   * everything waiting, up to that, at once.
+   * everything waiting, up to that, at once (over COPY up to twice that, in two halves).
    */
   constructor(options: { flushAt?: number; maxBatch?: number; maxBuffered?: number; onBatchReady?: () => void } = {}) {
     this.#flushAt = options.flushAt ?? 500;
@@ -105,14 +105,14 @@ export class RequestLogWriter {
 
   async #write(db: Db): Promise<void> {
     if (this.#buffer.length === 0) return;
-    const batch = this.#buffer.splice(0, this.#maxBatch);
     // A backlog (the database was away, or a burst) goes in over two connections when COPY
-    // does, half each: the server inserts the halves on two cores, each half in a transaction
-    // of its own with its rollups. The timer's flushes are smaller and take one.
+    // does, half each, up to a batch a half: the server inserts the halves on two cores,
+    // each half in a transaction of its own with its rollups. The timer's flushes are smaller
+    // and take one.
+    const copy = await copyPoolOf(db).catch(() => null);
+    const batch = this.#buffer.splice(0, copy ? 2 * this.#maxBatch : this.#maxBatch);
     const parts =
-      batch.length >= SPLIT_AT && (await copyPoolOf(db).catch(() => null))
-        ? [batch.slice(0, batch.length >> 1), batch.slice(batch.length >> 1)]
-        : [batch];
+      copy && batch.length >= SPLIT_AT ? [batch.slice(0, batch.length >> 1), batch.slice(batch.length >> 1)] : [batch];
     const failures = await Promise.all(parts.map((part) => failureOf(insertBatch(db, part))));
     // A row for a day without a partition (the daily job did not run): create the days of the
     // parts refused for it, once, then write those parts again.
