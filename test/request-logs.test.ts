@@ -7,6 +7,7 @@ import { runJob } from '../lib/jobs/runner.ts';
 import { createLogger } from '../lib/logger.ts';
 import { ensureRequestLogPartitions, partitionName } from '../lib/observability/partitions.ts';
 import { listRequestLogs } from '../lib/observability/queries.ts';
+import { COPY_HEADER, COPY_LOGS, COPY_TRAILER, copyBinary } from '../lib/observability/request-log-copy.ts';
 import { type RequestLogEntry, RequestLogWriter } from '../lib/observability/request-log-writer.ts';
 import type { Database } from '../schema/database.ts';
 import { appFor, TEST_ENV } from './support/app.ts';
@@ -276,6 +277,81 @@ describe.each(databaseKinds())('request logging on %s', (kind) => {
     // a request id that reads like COPY's NULL marker stays a string
     expect(await logsFor('\\N')).toHaveLength(1);
   });
+
+  it('a user id that is not a UUID is written as none, the row and its batch kept', async () => {
+    const writer = new RequestLogWriter();
+    writer.add(entry({ requestId: 'not-a-uuid-user', userId: 'admin' }));
+    writer.add(entry({ requestId: 'uuid-user', userId: '6CF763A09379-4ec8-a7d3-c4d8ec653fda' }));
+    await writer.flush(database.db);
+    expect(writer.stats()).toMatchObject({ backlog: 0, lastError: null });
+    expect((await logsFor('not-a-uuid-user'))[0]?.user_id).toBeNull();
+    expect((await logsFor('uuid-user'))[0]?.user_id).toBe('6cf763a0-9379-4ec8-a7d3-c4d8ec653fda');
+  });
+
+  it.runIf(kind === 'postgres')(
+    "COPY's binary rows read back as written: times from 1970 to 2300, every kind of text, NULLs, numbers",
+    async () => {
+      // a table of request_logs' columns, unpartitioned, so any time fits
+      const awkward = 'tab\there\nnew line\r\\N \\. back\\slash "q" é 😀 \x01';
+      const rows = [
+        '1970-01-01T00:00:00.000Z',
+        '1999-12-31T23:59:59.999Z',
+        '2000-01-01T00:00:00.001Z',
+        '2026-11-28T15:04:05.678Z',
+        '2300-06-01T12:00:00.123Z',
+      ].map((iso, i) =>
+        entry({
+          createdAt: new Date(iso),
+          method: i % 2 ? 'DELETE' : 'GET',
+          path: `/api/${awkward}/${i}`,
+          route: i === 0 ? null : '/api/x/:id',
+          status: 200 + i * 100,
+          durationMs: i === 4 ? 0.25 : i * 1234.5, // exact in a float4
+          userId: i % 2 ? null : '6cf763a0-9379-4ec8-a7d3-c4d8ec653fda',
+          ip: i === 1 ? null : '2001:db8::1',
+          requestId: `copy-${i}`,
+          errorCode: i === 3 ? '\\.' : null,
+          errorMessage: i === 3 ? awkward : null,
+        }),
+      );
+      const pool = createPool(database.url, { max: 1 });
+      const client = await pool.connect();
+      try {
+        await client.query('create temporary table copy_check (like request_logs including defaults)');
+        const { from } = await import('pg-copy-streams');
+        const copy = COPY_LOGS.replace('copy request_logs', 'copy copy_check');
+        const stream = client.query(from(copy));
+        const done = new Promise((resolve, reject) => stream.on('finish', resolve).on('error', reject));
+        stream.write(COPY_HEADER);
+        stream.write(copyBinary(rows.slice(0, 2)));
+        stream.write(copyBinary(rows.slice(2)));
+        stream.end(COPY_TRAILER);
+        await done;
+        const { rows: stored } = await client.query(
+          `select created_at, method, path, route, status, duration_ms, user_id, ip, request_id, error_code, error_message
+           from copy_check order by request_id`,
+        );
+        expect(stored).toEqual(
+          rows.map((e) => ({
+            created_at: e.createdAt,
+            method: e.method,
+            path: e.path,
+            route: e.route,
+            status: e.status,
+            duration_ms: e.durationMs,
+            user_id: e.userId,
+            ip: e.ip,
+            request_id: e.requestId,
+            error_code: e.errorCode,
+            error_message: e.errorMessage,
+          })),
+        );
+      } finally {
+        client.release();
+        await pool.end();
+      }
+    },
+  );
 
   it('creates a missing day partition instead of failing the insert', async () => {
     const writer = new RequestLogWriter();

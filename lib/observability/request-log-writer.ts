@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { type Db, destroyConnection, isPglite, poolOf, queryTimeoutOf } from '../db/connection.ts';
 import { detectRuntime } from '../runtime.ts';
 import { ensureRequestLogPartitions } from './partitions.ts';
-import { COPY_LOGS, copyText } from './request-log-copy.ts';
+import { COPY_HEADER, COPY_LOGS, COPY_TRAILER, copyBinary, storableUserId } from './request-log-copy.ts';
 
 export type RequestLogEntry = {
   createdAt: Date;
@@ -160,10 +160,13 @@ const TEXT_FIELDS = ['method', 'path', 'route', 'ip', 'requestId', 'errorCode', 
 
 /**
  * The entry with U+FFFD where a string holds what Postgres would refuse (a request path or an
- * exception message can): one such row must not fail its whole batch on every retry.
+ * exception message can), and no user id unless it is a UUID: one such row must not fail its
+ * whole batch on every retry.
  */
 function storable(entry: RequestLogEntry): RequestLogEntry {
   let clean: RequestLogEntry | undefined;
+  const userId = storableUserId(entry.userId);
+  if (userId !== entry.userId) clean = { ...entry, userId };
   for (const field of TEXT_FIELDS) {
     const value = entry[field];
     if (value && UNSTORABLE.test(value)) {
@@ -388,14 +391,14 @@ const SPLIT_AT = 2000;
 /** Connections the writer's pool should allow: one for the timer's flushes, two for a backlog. */
 export const REQUEST_LOG_CONNECTIONS = 2;
 
-/** Rows per COPY message: each chunk's text is made while the server inserts the chunks before it. */
+/** Rows per COPY message: each chunk is encoded while the server inserts the chunks before it. */
 const COPY_CHUNK = 500;
 
 /**
  * Node against a real server: the rows go in through COPY (the server inserts them in batches:
- * ~1/6 more rows a second than INSERT ... SELECT from json_to_recordset, and the text costs Node
- * less than the JSON), then the rollups' statement, in one transaction on the writer's connection.
- * The rows are sent COPY_CHUNK at a time, their rollups and text made chunk by chunk, so Node's work
+ * ~1/6 more rows a second than INSERT ... SELECT from json_to_recordset, and its binary format
+ * costs Node less than the JSON), then the rollups' statement, in one transaction on the
+ * writer's connection. The rows are sent COPY_CHUNK at a time, their rollups and encoding made chunk by chunk, so Node's work
  * on a chunk overlaps the server's on the one before (a whole batch made first left each side
  * waiting for the other), and no one step holds the event loop for more than a chunk's worth.
  */
@@ -434,14 +437,15 @@ async function copyBatch(pool: pg.Pool, db: Db, batch: RequestLogEntry[]): Promi
     copied.catch(() => {
       failed = true;
     });
+    stream.write(COPY_HEADER);
     for (let i = 0; i < batch.length && !failed; i += COPY_CHUNK) {
       const chunk = batch.slice(i, i + COPY_CHUNK);
       rollups.add(chunk);
       // Past the stream's buffer, wait for the socket to take it (or for the COPY to fail).
-      if (!stream.write(copyText(chunk))) await Promise.race([once(stream, 'drain'), copied]);
+      if (!stream.write(copyBinary(chunk))) await Promise.race([once(stream, 'drain'), copied]);
       else await nextTurn();
     }
-    if (!failed) stream.end();
+    if (!failed) stream.end(COPY_TRAILER);
     await copied;
     const upserts = sql`with ${rollupSteps(rollups.rows())}`.compile(db);
     // Named, so each connection plans it once: planning the four upserts took ~1 ms of the
