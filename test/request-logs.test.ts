@@ -240,7 +240,7 @@ describe.each(databaseKinds())('request logging on %s', (kind) => {
     expect(await logsFor('beside-unstorable')).toHaveLength(1);
   });
 
-  it('keeps every character of its text fields, COPY text format escapes included, and each field apart', async () => {
+  it("keeps every character of its text fields (what COPY's text format would escape included) and each field apart", async () => {
     const writer = new RequestLogWriter();
     const awkward = 'tab\there\nnew line\r\\N \\. back\\slash "q" é 😀 \x01';
     // to the millisecond, 7 ms past a whole second an hour ago
