@@ -398,9 +398,10 @@ const COPY_CHUNK = 500;
  * Node against a real server: the rows go in through COPY (the server inserts them in batches:
  * ~1/6 more rows a second than INSERT ... SELECT from json_to_recordset, and its binary format
  * costs Node less than the JSON), then the rollups' statement, in one transaction on the
- * writer's connection. The rows are sent COPY_CHUNK at a time, their rollups and encoding made chunk by chunk, so Node's work
- * on a chunk overlaps the server's on the one before (a whole batch made first left each side
- * waiting for the other), and no one step holds the event loop for more than a chunk's worth.
+ * writer's connection. The rows are sent COPY_CHUNK at a time, each chunk encoded and its
+ * rollups added as it goes, so Node's work on a chunk overlaps the server's on the one before (a
+ * whole batch made first left each side waiting for the other), and no one step holds the event
+ * loop for more than a chunk's worth.
  */
 async function copyBatch(pool: pg.Pool, db: Db, batch: RequestLogEntry[]): Promise<void> {
   const rollups = new BatchRollups();
