@@ -594,6 +594,26 @@ describe.each(databaseKinds())('request logging on %s', (kind) => {
   );
 
   it.runIf(kind === 'postgres')(
+    "the pool's query timeout holds pool.query() too (pg-pool passes the client a callback)",
+    async () => {
+      const pool = createPool(database.url, { max: 1, queryTimeoutMs: 500 });
+      try {
+        const started = Date.now();
+        const failure = await pool.query('select pg_sleep(5)').catch((e: Error) => e);
+        expect(failure).toBeInstanceOf(Error);
+        expect((failure as Error).message).toBe('Query read timeout');
+        expect(Date.now() - started).toBeLessThan(4_000);
+        // the connection it fired on was dropped: the next query gets a fresh one and answers at once
+        const { rows } = await pool.query('select $1::int as one', [1]);
+        expect(rows).toEqual([{ one: 1 }]);
+        expect(Date.now() - started).toBeLessThan(4_000);
+      } finally {
+        await pool.end();
+      }
+    },
+  );
+
+  it.runIf(kind === 'postgres')(
     'a flush whose COPY gets no answer fails within the query timeout, keeps its rows, and writes them later',
     async () => {
       // The COPY path (real PostgreSQL) is a stream, which the pool's query timeout does not cover.

@@ -81,21 +81,32 @@ export function destroyConnection(client: pg.Client | pg.PoolClient): void {
 
 /**
  * pg's Client with a read timeout on text queries (text and values, or a config such as a named
- * statement's) that also destroys the connection it fired on.
+ * statement's; as a promise or with a callback, as pg-pool's own pool.query() calls it) that also
+ * destroys the connection it fired on.
  */
 function clientWithQueryTimeout(timeoutMs: number): typeof pg.Client {
   return class ClientWithQueryTimeout extends pg.Client {
     // biome-ignore lint/suspicious/noExplicitAny: pg's query() has many overloads; only text queries are changed
     override query(...args: any[]): any {
-      const [text, values] = args;
-      const asConfig = args.length === 1 && isQueryConfig(text);
-      if (!asConfig && (typeof text !== 'string' || args.length > 2 || typeof values === 'function')) {
+      const last = args[args.length - 1];
+      const callback =
+        typeof last === 'function' ? (last as (error: Error | null, result?: unknown) => void) : undefined;
+      const query = callback ? args.slice(0, -1) : args;
+      const [text, values] = query;
+      const asConfig = query.length === 1 && isQueryConfig(text);
+      if (!asConfig && (typeof text !== 'string' || query.length > 2)) {
         return (super.query as (...a: unknown[]) => unknown)(...args);
       }
       // query_timeout is pg's own per-query read timeout (not in @types/pg's QueryConfig).
       const config: object = asConfig
         ? { query_timeout: timeoutMs, ...text }
         : { text, values, query_timeout: timeoutMs };
+      if (callback) {
+        return (super.query as (...a: unknown[]) => unknown)(config, (error: Error | null, result?: unknown) => {
+          if (error?.message === QUERY_TIMEOUT_MESSAGE) destroyConnection(this);
+          callback(error, result);
+        });
+      }
       const result = super.query(config as pg.QueryConfig) as Promise<unknown>;
       result.catch((error: Error) => {
         // The query may still be on the wire, and every later query on this connection would
