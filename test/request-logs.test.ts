@@ -145,6 +145,22 @@ describe.each(databaseKinds())('request logging on %s', (kind) => {
         );
       }
       await writer.drain(database.db);
+      // The writer commits without waiting for the disk, and vacuum marks a page all-visible only
+      // once its rows' commits are there (autovacuum, later, finds them so): wait for the WAL
+      // writer to flush past them.
+      const { rows: written } = await sql<{ lsn: string }>`select pg_current_wal_insert_lsn()::text as lsn`.execute(
+        database.db,
+      );
+      await waitFor(
+        async () =>
+          (
+            await sql<{
+              flushed: boolean;
+            }>`select pg_current_wal_flush_lsn() >= ${written[0]?.lsn}::pg_lsn as flushed`.execute(database.db)
+          ).rows[0]?.flushed || undefined,
+        5000,
+        'the WAL flushed past the logged rows',
+      );
       await sql`vacuum (analyze) ${sql.table(partitionName(new Date(dayStart)))}`.execute(database.db);
       // The statement listRequestLogs sends, as sent, explained.
       const pool = createPool(database.url, { max: 1 });
@@ -477,6 +493,40 @@ describe.each(databaseKinds())('request logging on %s', (kind) => {
       await db.destroy();
     }
   });
+
+  it.runIf(kind === 'postgres')(
+    'over COPY a flush commits without waiting for its WAL to reach disk, in its own transaction only',
+    async () => {
+      // A statement trigger notes the setting each COPY ran under; the pool's next query shows
+      // the connection back at the server's default.
+      await sql`create table commit_seen (setting text not null)`.execute(database.db);
+      await sql`create function note_commit_setting() returns trigger language plpgsql as $$
+        begin insert into commit_seen values (current_setting('synchronous_commit')); return null; end $$`.execute(
+        database.db,
+      );
+      await sql`create trigger note_commit_setting after insert on request_logs
+        for each statement execute function note_commit_setting()`.execute(database.db);
+      const db = createDb(createPool(database.url, { max: 1 }));
+      try {
+        const writer = new RequestLogWriter();
+        writer.add(entry({ requestId: 'async-commit' }));
+        await writer.flush(db);
+        expect(writer.stats()).toMatchObject({ written: 1, lastError: null });
+        const seen = await sql<{ setting: string }>`select setting from commit_seen`.execute(database.db);
+        expect(seen.rows).toEqual([{ setting: 'off' }]);
+        const after = await sql<{ setting: string }>`select current_setting('synchronous_commit') as setting`.execute(
+          db,
+        );
+        expect(after.rows).toEqual([{ setting: 'on' }]);
+        expect(await logsFor('async-commit')).toHaveLength(1);
+      } finally {
+        await db.destroy();
+        await sql`drop trigger note_commit_setting on request_logs`.execute(database.db);
+        await sql`drop function note_commit_setting()`.execute(database.db);
+        await sql`drop table commit_seen`.execute(database.db);
+      }
+    },
+  );
 
   it.runIf(kind === 'postgres')(
     'the halves of a backlog wait for each other on the rollup rows they share, and never deadlock',
