@@ -134,7 +134,7 @@ async function timedRows(work: () => Promise<void>): Promise<number> {
 async function writerThroughput(db: Db): Promise<[string, number][]> {
   const ways: [string, (rows: RequestLogEntry[]) => Promise<void>][] = [
     [
-      'RequestLogWriter (flushes of 10,000 in two halves, rollups included)',
+      'RequestLogWriter (flushes of 10,000 in two halves, rollups included, asynchronous commit on PostgreSQL)',
       async (rows) => {
         const writer = new RequestLogWriter({ maxBuffered: ROWS });
         for (const r of rows) writer.add(r);
