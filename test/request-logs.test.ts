@@ -109,6 +109,37 @@ describe.each(databaseKinds())('request logging on %s', (kind) => {
     }
   });
 
+  it('a path search turns parallel workers off for its own statement only', async () => {
+    const writer = new RequestLogWriter();
+    writer.add(entry({ path: '/api/things/40417', requestId: 'serial-search' }));
+    await writer.drain(database.db);
+    const sent: string[] = [];
+    const pool = createPool(database.url, { max: 1 });
+    const db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool }),
+      log: (event) => {
+        if (event.level === 'query') sent.push(event.query.sql);
+      },
+    });
+    try {
+      await sql`set max_parallel_workers_per_gather = 3`.execute(db);
+      sent.length = 0;
+      const page = await listRequestLogs(db, { pathContains: '/things/40417', limit: 50 });
+      expect(page.items.map((r) => r.requestId)).toEqual(['serial-search']);
+      // the search's statement, after the setting, in the transaction that scopes it
+      const search = sent.findIndex((text) => /from "request_logs"/.test(text) && /like/.test(text));
+      expect(search).toBeGreaterThan(0);
+      expect(sent.slice(0, search)).toContain('set local max_parallel_workers_per_gather = 0');
+      // and the connection, back in the pool, keeps its own
+      const { rows } = await sql<{
+        value: string;
+      }>`select current_setting('max_parallel_workers_per_gather') as value`.execute(db);
+      expect(rows).toEqual([{ value: '3' }]);
+    } finally {
+      await db.destroy();
+    }
+  });
+
   it('keyset pages keep rows that share a timestamp: the id breaks the tie', async () => {
     const at = new Date(Date.now() - 3_600_000);
     const writer = new RequestLogWriter();
