@@ -29,7 +29,8 @@ import type { Verdict } from './support/verdict.ts';
 
 const say = progress('logging');
 const ROWS = 50_000;
-const ROUNDS = 3;
+/** Writer rounds each way: the writer's own rounds moved by a third from one to the next here. */
+const ROUNDS = 5;
 /** Pairs of rounds, logging off and on, in each of the saturated and the open-loop phases (BENCH_PAIRS). */
 const PAIRS = 12;
 const MIN_RATIO = 0.95;
@@ -189,6 +190,11 @@ async function writerThroughput(db: Db): Promise<[string, number][]> {
       const rows = Array.from({ length: ROWS }, (_, n) => entry(n));
       samples[i]?.push(await timedRows(() => write(rows)));
     }
+  }
+  for (const [i, [label]] of ways.entries()) {
+    say(
+      `${label.split(' (')[0]} by round: ${(samples[i] ?? []).map((n) => `${(n / 1000).toFixed(1)}k`).join(' ')} rows/s`,
+    );
   }
   return ways.map(([label], i) => [label, median(samples[i] ?? [])]);
 }
