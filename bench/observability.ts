@@ -32,13 +32,17 @@ export async function run(): Promise<Verdict[]> {
   say(`database: ${database.label}`);
   const { marker } = await ensureSeededLogs(database, { ...seedSettings(), reseed: false });
 
-  // Filter values that exist in the data: a busy user, a quiet one.
+  const email = 'bench-observer@example.com';
+  // Filter values that exist in the data: a busy user, a quiet one. Not the bench's own admin:
+  // its thousands of requests a run, all from the last minutes, made it the busiest after a few
+  // runs, and the user sets deeper than that found no rows.
   const { db, close } = await database.open();
   let busyUser: string;
   let quietUser: string;
   try {
     const { rows } = await sql<{ user_id: string }>`
       select user_id from request_logs where created_at >= now() - interval '1 day' and user_id is not null
+        and user_id not in (select id from users where email = ${email})
       group by user_id order by count(*) desc`.execute(db);
     busyUser = rows[0]?.user_id ?? '';
     quietUser = rows.at(-1)?.user_id ?? '';
@@ -47,7 +51,6 @@ export async function run(): Promise<Verdict[]> {
   }
 
   const loadBefore = loadavg()[0] ?? 0;
-  const email = 'bench-observer@example.com';
   const password = randomBytes(12).toString('base64url');
   say('starting the bundle');
   const server = await startServerChild('bench/servers/bundle.ts', {
@@ -237,11 +240,13 @@ export async function run(): Promise<Verdict[]> {
     );
     console.log('');
 
-    const endpointMisses = timings.slice(1).filter((t) => percentile(t.samples, 95) >= ENDPOINT_P95_MS);
+    // A set without a sample (a filter that found nothing at its depth) is a miss, not a pass.
+    const missed = (t: Timing, target: number) => !(percentile(t.samples, 95) < target);
+    const endpointMisses = timings.slice(1).filter((t) => missed(t, ENDPOINT_P95_MS));
     const worstEndpoint = timings
       .slice(1)
       .reduce((a, b) => (percentile(b.samples, 95) > percentile(a.samples, 95) ? b : a));
-    const pageMisses = pageTimings.filter((t) => percentile(t.samples, 95) >= PAGE_P95_MS);
+    const pageMisses = pageTimings.filter((t) => missed(t, PAGE_P95_MS));
     const worstPage = pageTimings.reduce((a, b) => (percentile(b.samples, 95) > percentile(a.samples, 95) ? b : a));
     return [
       {
