@@ -3,7 +3,7 @@
 // from them. It resets what a previous seed wrote; the observability bench reuses the result.
 import { sql } from 'kysely';
 import type { Db } from '../lib/db/connection.ts';
-import { dropRequestLogPartitionsBefore, indexClosedRequestLogPartitions } from '../lib/observability/partitions.ts';
+import { dropRequestLogPartitionsBefore, indexRequestLogPathSearch } from '../lib/observability/partitions.ts';
 import { type LogBenchDatabase, logBenchDatabase } from './support/log-database.ts';
 import { hourSlots, type Incident, seedLogUsers, seedRequestLogs } from './support/log-seed.ts';
 import { progress } from './support/progress.ts';
@@ -127,13 +127,14 @@ export async function seedLogs(
   });
   const written = (performance.now() - writing) / 1000;
 
-  // What log_cleanup does each night: path search's trigram index on every day that has ended.
-  // Without it the seeded table is one production never has (path search scans 29 full days).
-  say('trigram path indexes on the days that have ended, as log_cleanup builds them each night');
+  // What log_path_index does each hour: path search's trigram index on every day that has ended,
+  // and on today's hours that have. Without it the seeded table is one production never has
+  // (path search scans 29 full days).
+  say("trigram path indexes on the days and today's hours that have ended, as log_path_index builds them");
   const indexing = performance.now();
-  const indexedDays = (await indexClosedRequestLogPartitions(db)).length;
+  const { closed, hourly } = await indexRequestLogPathSearch(db, { concurrently: false });
   const indexed = (performance.now() - indexing) / 1000;
-  say(`${indexedDays} day partitions indexed`);
+  say(`${closed.length} day partitions indexed; today's hours: ${hourly ?? 'none yet'}`);
 
   // What autovacuum does to insert-only partitions in steady state: statistics for the planner
   // (the partitioned parent is never analyzed automatically) and the visibility map.
@@ -171,8 +172,8 @@ export async function topUpLogs(db: Db, marker: SeedMarker): Promise<number> {
   const userIds = await seedUserIds(db);
   const rows = await seedRequestLogs(db, slots, { userIds, incidents: [] }, () => {});
   await writeSeedMarker(db, { ...marker, rows: marker.rows + rows, to: to.toISOString() });
-  // Days that ended since the seed get their path index, as log_cleanup would have given them.
-  await indexClosedRequestLogPartitions(db);
+  // Days and hours that ended since the seed get their path index, as log_path_index gives them.
+  await indexRequestLogPathSearch(db, { concurrently: false });
   await sql`analyze request_logs`.execute(db);
   return rows;
 }

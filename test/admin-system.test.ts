@@ -2,8 +2,11 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ensureRequestLogPartitions,
+  hourlyPathIndexName,
   indexClosedRequestLogPartitions,
+  indexRequestLogPathSearch,
   partitionName,
+  pathIndexedUntil,
   pathIndexName,
 } from '../lib/observability/partitions.ts';
 import { RequestLogWriter } from '../lib/observability/request-log-writer.ts';
@@ -233,5 +236,117 @@ describe.each(databaseKinds())('observability API on %s', (kind) => {
     // LIKE's wildcards are plain characters in a search.
     expect(await found('nothing_3')).toEqual(['new /api/nothing_31337x', 'old /api/nothing_31337y']);
     expect(await found('%3133')).toEqual([]);
+  });
+
+  it("logs: path search reads today's ended hours from their own index and the rows since without one, page after page", async () => {
+    const DAY = 86_400_000;
+    const HOUR = 3_600_000;
+    const today = new Date(Math.floor(Date.now() / DAY) * DAY);
+    const yesterday = new Date(today.getTime() - DAY);
+    const at = (day: Date, ms: number) => new Date(day.getTime() + ms);
+    await ensureRequestLogPartitions(database.db, yesterday, 1);
+    // Six rows in today's first seconds (before any hour's bound) among 3,000 others, two from
+    // requests now.
+    const writer = new RequestLogWriter();
+    for (let i = 0; i < 3_000; i++) {
+      writer.add({
+        createdAt: at(today, 10 + i),
+        method: 'GET',
+        path: `/api/filler/${i}`,
+        route: null,
+        status: 200,
+        durationMs: 1,
+        userId: null,
+        ip: '203.0.113.9',
+        requestId: `filler-${i}`,
+        errorCode: null,
+        errorMessage: null,
+      });
+    }
+    for (let i = 0; i < 6; i++) {
+      writer.add({
+        createdAt: at(today, 1 + i),
+        method: 'GET',
+        path: `/api/hourly-52525/${i}`,
+        route: null,
+        status: 404,
+        durationMs: 1,
+        userId: null,
+        ip: '203.0.113.9',
+        requestId: `hourly-${i}`,
+        errorCode: 'NOT_FOUND',
+        errorMessage: null,
+      });
+    }
+    await writer.drain(database.db);
+    await sql`analyze ${sql.table(partitionName(today))}`.execute(database.db);
+    for (let i = 0; i < 2; i++) await harness.app.request(`/api/recent-52525/${i}`);
+    await harness.services.requestLogs.drain(harness.services.db);
+    const concurrently = kind === 'postgres'; // as the job builds them there
+    const indexNames = async () =>
+      (
+        await sql<{
+          indexname: string;
+        }>`select indexname from pg_indexes where indexname like 'request_logs_p%'`.execute(database.db)
+      ).rows.map((r) => r.indexname);
+    const search = async () => {
+      const paths: string[] = [];
+      let cursor = '';
+      for (let pages = 0; pages < 10; pages++) {
+        const { body } = await get(`/api/admin/system/logs?limit=3&path=52525${cursor ? `&cursor=${cursor}` : ''}`);
+        paths.push(...body.items.map((r: { path: string }) => r.path));
+        if (!body.nextCursor) return paths;
+        cursor = body.nextCursor;
+      }
+      throw new Error('more pages than rows');
+    };
+    const newestFirst = [1, 0]
+      .map((i) => `/api/recent-52525/${i}`)
+      .concat([5, 4, 3, 2, 1, 0].map((i) => `/api/hourly-52525/${i}`));
+
+    // Yesterday's run at 05:05 left an hourly index there; today's at 01:05 supersedes it, as
+    // yesterday now has its own full index.
+    const early = await indexRequestLogPathSearch(database.db, {
+      now: at(yesterday, 5 * HOUR + 300_000),
+      concurrently,
+    });
+    expect(early.hourly).toBe(hourlyPathIndexName(partitionName(yesterday), at(yesterday, 5 * HOUR)));
+    const first = await indexRequestLogPathSearch(database.db, { now: at(today, HOUR + 300_000), concurrently });
+    expect(first.hourly).toBe(`${partitionName(today)}_path_trgm_to_01`);
+    expect(first.dropped).toEqual([early.hourly]);
+    expect(await indexNames()).toEqual(expect.arrayContaining([first.hourly, pathIndexName(partitionName(yesterday))]));
+    expect(await pathIndexedUntil(database.db)).toEqual(at(today, HOUR));
+    // The older statement's bound is the index's own instant, so the planner can use it: among
+    // 3,000 other rows of today's first hour it does.
+    const plan = (
+      await database.db
+        .selectFrom('request_logs')
+        .selectAll()
+        .where('path', 'like', '%52525%')
+        .where('created_at', '<', at(today, HOUR))
+        .explain()
+    )
+      .map((r) => Object.values(r).join(' '))
+      .join('\n');
+    expect(plan).toContain(first.hourly);
+    expect(await search()).toEqual(newestFirst);
+
+    // The next hour's replaces it; the results stay the same.
+    const second = await indexRequestLogPathSearch(database.db, { now: at(today, 2 * HOUR + 300_000), concurrently });
+    expect(second.dropped).toEqual([first.hourly]);
+    const names = await indexNames();
+    expect(names).toContain(second.hourly);
+    expect(names).not.toContain(first.hourly);
+    expect(names).not.toContain(early.hourly);
+    expect(await search()).toEqual(newestFirst);
+
+    // The job, run as the scheduler runs it, at the real hour.
+    const run = await harness.app.request('/api/admin/system/jobs/log_path_index/run', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(run.status).toBe(200);
+    expect(await run.json()).toMatchObject({ jobName: 'log_path_index', status: 'success' });
+    expect(await search()).toEqual(newestFirst);
   });
 });

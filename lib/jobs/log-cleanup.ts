@@ -38,7 +38,8 @@ export const logCleanup: JobDefinition = {
     const logCutoff = new Date(Date.now() - config.requestLogs.retentionDays * DAY_MS);
     const droppedPartitions = await dropRequestLogPartitionsBefore(db, logCutoff);
     await ensureRequestLogPartitions(db, new Date(), 3);
-    // Yesterday's partition is complete now: it gets its path search index (today's never has one).
+    // Yesterday's partition is complete: it gets its full path search index, if log_path_index
+    // has not given it already (today's hours get a partial one from that job).
     const indexedPartitions = await indexClosedRequestLogPartitions(db);
     const rollupRows = [
       await db.deleteFrom('request_log_minutes').where('minute', '<', logCutoff).executeTakeFirst(),

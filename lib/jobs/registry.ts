@@ -5,6 +5,7 @@ import { leadsSync } from '../crm/leads-sync.ts';
 import type { Logger } from '../logger.ts';
 import { expiredReservations, operatorRatings, overdueTasks } from '../vending/jobs.ts';
 import { logCleanup } from './log-cleanup.ts';
+import { logPathIndex } from './log-path-index.ts';
 import type { JobDefinition } from './types.ts';
 
 /**
@@ -13,6 +14,7 @@ import type { JobDefinition } from './types.ts';
  */
 export const JOBS: readonly JobDefinition[] = [
   logCleanup,
+  logPathIndex,
   attendanceSync,
   leadsSync,
   dbBackup,

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { RequestLog } from '../../schema/database.ts';
 import type { Db } from '../db/connection.ts';
 import { cursorTimestamp, decodeCursor, olderThanCursor, type Page, pageOf } from '../pagination.ts';
+import { pathIndexedUntil } from './partitions.ts';
 import { ERROR_SAMPLES, LATENCY_BUCKETS_MS, type RequestLogEntry, UNMATCHED_ROUTE } from './request-log-writer.ts';
 import { errorSampleSql } from './rollups.ts';
 
@@ -44,23 +45,46 @@ const DAY_MS = 86_400_000;
  * page, 10x its execution), so a page is asked of the day of its newest possible row and the day
  * before first. Only when a filter leaves too few rows there is the whole range asked. (Asking
  * just the older days then planned slower than the whole range: a bound on created_at gives each
- * partition's indexes more paths to weigh.) A path search goes to the whole range at once: today's
- * partition has no trigram index until the day ends, and a rare path would be read from it twice.
+ * partition's indexes more paths to weigh.) A path search goes its own way (pathSearch): split
+ * where its trigram indexes end, not by day.
  */
 export async function listRequestLogs(db: Db, f: LogFilter): Promise<Page<RequestLogView>> {
   const cursor = f.cursor ? decodeCursor(f.cursor, ['timestamp', 'integer'] as const) : undefined;
   const newest = cursor ? new Date(cursor[0]) : (f.to ?? new Date());
   const since = new Date(Math.floor(newest.getTime() / DAY_MS) * DAY_MS - DAY_MS);
-  const page = (on: Db = db) => logsQuery(on, f, cursor).limit(f.limit + 1);
+  const page = () => logsQuery(db, f, cursor).limit(f.limit + 1);
   const recentFirst = !f.pathContains && !(f.from && f.from >= since);
   let rows = recentFirst ? await page().where('created_at', '>=', since).execute() : [];
-  if (rows.length <= f.limit) {
-    // A path search scans today's partition whole (no trigram index there), and past a few
-    // hundred thousand rows the planner turned to a parallel append: starting its two workers,
-    // each opening every partition afresh, took ~80 ms against ~18 ms serial on 2 cores.
-    rows = f.pathContains ? await serially(db, (trx) => page(trx).execute()) : await page().execute();
-  }
+  if (rows.length <= f.limit) rows = f.pathContains ? await pathSearch(db, f, cursor, newest) : await page().execute();
   return pageOf(rows, f.limit, toView, (r) => [r.cursor_at, r.id]);
+}
+
+/**
+ * A path search's rows, newest first, in two statements split where the trigram indexes end
+ * (pathIndexedUntil): the rows since then, read without an index (at most about an hour of
+ * today's once log_path_index keeps up), and, when those are too few, the older ones, which every
+ * day's index and today's hourly one answer (the bound names the hourly index's own instant, so
+ * the planner can use it). Both run with parallel query off: past a few hundred thousand rows in
+ * today's partition the planner turned to a parallel append, and starting its two workers, each
+ * opening every partition afresh, took ~80 ms against ~18 ms serial on 2 cores.
+ */
+async function pathSearch(db: Db, f: LogFilter, cursor: readonly [string, number] | undefined, newest: Date) {
+  const indexedUntil = await pathIndexedUntil(db);
+  return serially(db, async (trx) => {
+    const recent =
+      newest >= indexedUntil
+        ? await logsQuery(trx, f, cursor)
+            .where('created_at', '>=', indexedUntil)
+            .limit(f.limit + 1)
+            .execute()
+        : [];
+    if (recent.length > f.limit || (f.from && f.from >= indexedUntil)) return recent;
+    const older = await logsQuery(trx, f, cursor)
+      .where('created_at', '<', indexedUntil)
+      .limit(f.limit + 1 - recent.length)
+      .execute();
+    return [...recent, ...older];
+  });
 }
 
 /**
