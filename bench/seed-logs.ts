@@ -127,14 +127,14 @@ export async function seedLogs(
   });
   const written = (performance.now() - writing) / 1000;
 
-  // What log_path_index does each hour: path search's trigram index on every day that has ended,
-  // and on today's hours that have. Without it the seeded table is one production never has
-  // (path search scans 29 full days).
-  say("trigram path indexes on the days and today's hours that have ended, as log_path_index builds them");
+  // What log_path_index does every 15 minutes: path search's trigram index on every day that has
+  // ended, and on today's quarter-hours that have. Without it the seeded table is one production
+  // never has (path search scans 29 full days).
+  say("trigram path indexes on the days and today's quarter-hours that have ended, as log_path_index builds them");
   const indexing = performance.now();
-  const { closed, hourly } = await indexRequestLogPathSearch(db, { concurrently: false });
+  const { closed, partial } = await indexRequestLogPathSearch(db, { concurrently: false });
   const indexed = (performance.now() - indexing) / 1000;
-  say(`${closed.length} day partitions indexed; today's hours: ${hourly ?? 'none yet'}`);
+  say(`${closed.length} day partitions indexed; today until the last quarter-hour: ${partial ?? 'none yet'}`);
 
   // What autovacuum does to insert-only partitions in steady state: statistics for the planner
   // (the partitioned parent is never analyzed automatically) and the visibility map.
@@ -172,7 +172,7 @@ export async function topUpLogs(db: Db, marker: SeedMarker): Promise<number> {
   const userIds = await seedUserIds(db);
   const rows = await seedRequestLogs(db, slots, { userIds, incidents: [] }, () => {});
   await writeSeedMarker(db, { ...marker, rows: marker.rows + rows, to: to.toISOString() });
-  // Days and hours that ended since the seed get their path index, as log_path_index gives them.
+  // Days and quarter-hours that ended since the seed get their path index, as log_path_index gives them.
   await indexRequestLogPathSearch(db, { concurrently: false });
   await sql`analyze request_logs`.execute(db);
   return rows;

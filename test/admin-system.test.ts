@@ -2,9 +2,9 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ensureRequestLogPartitions,
-  hourlyPathIndexName,
   indexClosedRequestLogPartitions,
   indexRequestLogPathSearch,
+  partialPathIndexName,
   partitionName,
   pathIndexedUntil,
   pathIndexName,
@@ -238,7 +238,7 @@ describe.each(databaseKinds())('observability API on %s', (kind) => {
     expect(await found('%3133')).toEqual([]);
   });
 
-  it("logs: path search reads today's ended hours from their own index and the rows since without one, page after page", async () => {
+  it("logs: path search reads today's ended quarter-hours from their partial index and the rows since without one, page after page", async () => {
     const DAY = 86_400_000;
     const HOUR = 3_600_000;
     const today = new Date(Math.floor(Date.now() / DAY) * DAY);
@@ -304,17 +304,19 @@ describe.each(databaseKinds())('observability API on %s', (kind) => {
       .map((i) => `/api/recent-52525/${i}`)
       .concat([5, 4, 3, 2, 1, 0].map((i) => `/api/hourly-52525/${i}`));
 
-    // Yesterday's run at 05:05 left an hourly index there; today's at 01:05 supersedes it, as
+    // Yesterday's run at 05:05 left a partial index there; today's at 01:05 supersedes it, as
     // yesterday now has its own full index.
     const early = await indexRequestLogPathSearch(database.db, {
       now: at(yesterday, 5 * HOUR + 300_000),
       concurrently,
     });
-    expect(early.hourly).toBe(hourlyPathIndexName(partitionName(yesterday), at(yesterday, 5 * HOUR)));
+    expect(early.partial).toBe(partialPathIndexName(partitionName(yesterday), at(yesterday, 5 * HOUR)));
     const first = await indexRequestLogPathSearch(database.db, { now: at(today, HOUR + 300_000), concurrently });
-    expect(first.hourly).toBe(`${partitionName(today)}_path_trgm_to_01`);
-    expect(first.dropped).toEqual([early.hourly]);
-    expect(await indexNames()).toEqual(expect.arrayContaining([first.hourly, pathIndexName(partitionName(yesterday))]));
+    expect(first.partial).toBe(`${partitionName(today)}_path_trgm_to_0100`);
+    expect(first.dropped).toEqual([early.partial]);
+    expect(await indexNames()).toEqual(
+      expect.arrayContaining([first.partial, pathIndexName(partitionName(yesterday))]),
+    );
     expect(await pathIndexedUntil(database.db)).toEqual(at(today, HOUR));
     // The older statement's bound is the index's own instant, so the planner can use it: among
     // 3,000 other rows of today's first hour it does.
@@ -328,16 +330,16 @@ describe.each(databaseKinds())('observability API on %s', (kind) => {
     )
       .map((r) => Object.values(r).join(' '))
       .join('\n');
-    expect(plan).toContain(first.hourly);
+    expect(plan).toContain(first.partial);
     expect(await search()).toEqual(newestFirst);
 
-    // The next hour's replaces it; the results stay the same.
+    // A later run's replaces it; the results stay the same.
     const second = await indexRequestLogPathSearch(database.db, { now: at(today, 2 * HOUR + 300_000), concurrently });
-    expect(second.dropped).toEqual([first.hourly]);
+    expect(second.dropped).toEqual([first.partial]);
     const names = await indexNames();
-    expect(names).toContain(second.hourly);
-    expect(names).not.toContain(first.hourly);
-    expect(names).not.toContain(early.hourly);
+    expect(names).toContain(second.partial);
+    expect(names).not.toContain(first.partial);
+    expect(names).not.toContain(early.partial);
     expect(await search()).toEqual(newestFirst);
 
     // The job, run as the scheduler runs it, at the real hour.

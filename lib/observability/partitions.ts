@@ -99,22 +99,25 @@ async function trigramSchema(db: AnyDb): Promise<string | undefined> {
   return rows[0]?.schema;
 }
 
-const HOUR_MS = 3_600_000;
-const HOURLY_PATH_INDEX = /^(request_logs_p\d{8})_path_trgm_to_(\d{2})$/;
+const MINUTE_MS = 60_000;
+/** How often today's partial path index is rebuilt, and so where its bound falls. */
+export const PARTIAL_PATH_INDEX_STEP_MS = 15 * MINUTE_MS;
+const PARTIAL_PATH_INDEX = /^(request_logs_p\d{8})_path_trgm_to_(\d{2})(\d{2})$/;
 
 /**
- * The partial trigram index on a day partition's rows before `until`, an hour of that day:
- * request_logs_p20261128_path_trgm_to_14 holds the paths of 00:00 to 14:00 UTC.
+ * The partial trigram index on a day partition's rows before `until`, a quarter-hour of that day:
+ * request_logs_p20261128_path_trgm_to_1415 holds the paths of 00:00 to 14:15 UTC.
  */
-export function hourlyPathIndexName(partition: string, until: Date): string {
-  return `${partition}_path_trgm_to_${String(until.getUTCHours()).padStart(2, '0')}`;
+export function partialPathIndexName(partition: string, until: Date): string {
+  const hhmm = until.toISOString().slice(11, 16).replace(':', '');
+  return `${partition}_path_trgm_to_${hhmm}`;
 }
 
 /**
  * The partial path indexes of request_logs' day partitions (of one partition when named), valid
  * or not, with where each ends.
  */
-async function hourlyPathIndexes(
+async function partialPathIndexes(
   db: AnyDb,
   partition?: string,
 ): Promise<{ name: string; partition: string; until: Date; valid: boolean }[]> {
@@ -128,65 +131,67 @@ async function hourlyPathIndexes(
         from pg_inherits i join pg_index x on x.indrelid = i.inhrelid join pg_class ic on ic.oid = x.indexrelid
         where i.inhparent = to_regclass('request_logs')`.execute(db);
   return rows.flatMap(({ name, valid }) => {
-    const match = HOURLY_PATH_INDEX.exec(name);
+    const match = PARTIAL_PATH_INDEX.exec(name);
     const day = match && /^request_logs_p(\d{4})(\d{2})(\d{2})$/.exec(match[1] as string);
     if (!match || !day) return [];
-    const until = Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3])) + Number(match[2]) * HOUR_MS;
+    const until =
+      Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3])) +
+      (Number(match[2]) * 60 + Number(match[3])) * MINUTE_MS;
     return [{ name, partition: match[1] as string, until: new Date(until), valid }];
   });
 }
 
 /**
  * Where path search's trigram indexes end: every row before it is in a day with its own index or
- * in today's hours that have one (the newest valid hourly index), and only the rows from it on
- * are read without one. The start of today when today has no hourly index yet.
+ * in today's partial one (the newest valid), and only the rows from it on are read without one.
+ * The start of today when today has no partial index yet.
  */
 export async function pathIndexedUntil(db: AnyDb, now = new Date()): Promise<Date> {
   const today = dayStart(now);
   // A partial index holds every row its bound admits, those written after it was built too.
-  const todays = (await hourlyPathIndexes(db, partitionName(today))).filter((index) => index.valid);
+  const todays = (await partialPathIndexes(db, partitionName(today))).filter((index) => index.valid);
   return new Date(Math.max(today.getTime(), ...todays.map((index) => index.until.getTime())));
 }
 
 /**
  * Keeps path search on indexes through the day: every day that has ended gets its full trigram
- * index (indexClosedRequestLogPartitions), today's partition a partial one on the hours that have
- * ended (`where created_at < <this hour>`, which rows the writer adds never match, so it costs
- * the writer nothing), and the partial indexes that a newer or a full one covers are dropped.
- * Built CONCURRENTLY on PostgreSQL (the writer keeps inserting; ~1-3 s for a day of the bench's
- * 10M rows); a build that failed half-way leaves an invalid index, which the next run replaces.
- * Run by log_path_index each hour.
+ * index (indexClosedRequestLogPartitions), today's partition a partial one on its quarter-hours
+ * that have ended (`where created_at < <this quarter-hour>`: the rows the writer adds are past the
+ * bound, so it costs the writer nothing), and the partial indexes that a newer or a full one
+ * covers are dropped. Built CONCURRENTLY on PostgreSQL (the writer keeps inserting; ~1 s for the
+ * 160k rows of the bench's day by 20:00 UTC); a build that failed half-way leaves an invalid
+ * index, which the next run replaces. Run by log_path_index every 15 minutes.
  */
 export async function indexRequestLogPathSearch(
   db: AnyDb,
   options: { now?: Date; concurrently: boolean },
-): Promise<{ closed: string[]; hourly: string | null; dropped: string[] }> {
+): Promise<{ closed: string[]; partial: string | null; dropped: string[] }> {
   const now = options.now ?? new Date();
   const schema = await trigramSchema(db);
-  if (!schema) return { closed: [], hourly: null, dropped: [] };
+  if (!schema) return { closed: [], partial: null, dropped: [] };
   const closed = await indexClosedRequestLogPartitions(db, now);
   const concurrently = options.concurrently ? sql`concurrently` : sql``;
   const today = dayStart(now);
-  const until = new Date(Math.floor(now.getTime() / HOUR_MS) * HOUR_MS);
+  const until = new Date(Math.floor(now.getTime() / PARTIAL_PATH_INDEX_STEP_MS) * PARTIAL_PATH_INDEX_STEP_MS);
   const partition = partitionName(today);
-  const existing = await hourlyPathIndexes(db);
+  const existing = await partialPathIndexes(db);
   const hasToday = (await requestLogDayPartitions(db)).some((day) => day.name === partition);
-  let hourly: string | null = null;
+  let partial: string | null = null;
   if (until > today && hasToday) {
-    hourly = hourlyPathIndexName(partition, until);
-    const leftover = existing.find((index) => index.name === hourly);
-    if (leftover && !leftover.valid) await sql`drop index ${concurrently} if exists ${sql.id(hourly)}`.execute(db);
-    await sql`create index ${concurrently} if not exists ${sql.id(hourly)} on ${sql.table(partition)}
+    partial = partialPathIndexName(partition, until);
+    const leftover = existing.find((index) => index.name === partial);
+    if (leftover && !leftover.valid) await sql`drop index ${concurrently} if exists ${sql.id(partial)}`.execute(db);
+    await sql`create index ${concurrently} if not exists ${sql.id(partial)} on ${sql.table(partition)}
       using gin (path ${sql.id(schema, 'gin_trgm_ops')}) where created_at < ${sql.lit(until.toISOString())}`.execute(
       db,
     );
   }
-  // Superseded: today's older hours, and every hourly index of a day that now has its full one.
+  // Superseded: today's earlier ones, and every partial index of a day that now has its full one.
   const dropped: string[] = [];
   for (const index of existing) {
-    if (index.name === hourly || (index.partition === partition && !hourly)) continue;
+    if (index.name === partial || (index.partition === partition && !partial)) continue;
     await sql`drop index ${concurrently} if exists ${sql.id(index.name)}`.execute(db);
     dropped.push(index.name);
   }
-  return { closed, hourly, dropped };
+  return { closed, partial, dropped };
 }
