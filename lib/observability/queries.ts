@@ -301,7 +301,9 @@ export type StatsBucket = { at: string; requests: number; errors: number; p50Ms:
 
 /**
  * Time-bucketed requests, errors and latency percentiles, from the per-minute totals only: a week
- * of one-minute rows (10,080) is summed into its buckets by the database.
+ * of one-minute rows (10,080) is summed into its buckets by the database. The bucket of a minute
+ * is computed in float8 (date_part): extract() answers numeric since PostgreSQL 14, and in numeric
+ * a 7-day chart's query took 39-44 ms on the bench's VM, against 22-23 in float8.
  */
 export async function requestStats(
   db: Db,
@@ -310,7 +312,7 @@ export async function requestStats(
   const size = options.bucketMinutes * 60_000;
   const buckets = LATENCY_BUCKETS_MS.length + 1;
   const { rows } = await sql<{ at: number; requests: number; errors: number; histogram: number[] }>`
-    select (floor(extract(epoch from minute) * 1000 / ${size}) * ${size})::float8 as at,
+    select (floor(date_part('epoch', minute) * 1000 / ${size}) * ${size})::float8 as at,
       sum(requests)::int as requests, sum(errors)::int as errors,
       array[${sql.join(Array.from({ length: buckets }, (_, i) => sql`sum(buckets[${sql.lit(i + 1)}])::int`))}] as histogram
     from request_log_minute_totals
