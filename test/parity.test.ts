@@ -51,7 +51,7 @@ const PNG = Buffer.from(
 );
 
 /** The jobs whose schedules include SLOT and that this suite configures (leads_sync has no source here). */
-const SLOT_JOBS = ['attendance_sync', 'expired_reservations', 'log_cleanup', 'overdue_tasks'];
+const SLOT_JOBS = ['attendance_sync', 'expired_reservations', 'log_cleanup', 'log_path_index', 'overdue_tasks'];
 
 async function startRuntime(name: RuntimeName, env: Record<string, string>, database: TestDatabase): Promise<Runtime> {
   if (name === 'node') {
