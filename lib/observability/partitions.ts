@@ -73,9 +73,9 @@ export function pathIndexName(partition: string): string {
 /**
  * Gives every day partition that has ended (before today, UTC) a trigram index on `path`, for
  * path search, when pg_trgm is installed. Today's partition, the one the writer fills, has none:
- * maintaining it would cost the writer about a third of its throughput; its hours that have ended
- * get a partial one instead (indexRequestLogPathSearch). Run by migration 0011, by log_cleanup
- * each night and by log_path_index each hour; returns the partitions indexed.
+ * maintaining it would cost the writer about a third of its throughput; its quarter-hours that have
+ * ended get a partial one instead (indexRequestLogPathSearch). Run by migration 0011, by
+ * log_cleanup each night and by log_path_index every 15 minutes; returns the partitions indexed.
  */
 export async function indexClosedRequestLogPartitions(db: AnyDb, now = new Date()): Promise<string[]> {
   const schema = await trigramSchema(db);
@@ -101,7 +101,7 @@ async function trigramSchema(db: AnyDb): Promise<string | undefined> {
 
 const MINUTE_MS = 60_000;
 /** How often today's partial path index is rebuilt, and so where its bound falls. */
-export const PARTIAL_PATH_INDEX_STEP_MS = 15 * MINUTE_MS;
+const PARTIAL_PATH_INDEX_STEP_MS = 15 * MINUTE_MS;
 const PARTIAL_PATH_INDEX = /^(request_logs_p\d{8})_path_trgm_to_(\d{2})(\d{2})$/;
 
 /**
