@@ -35,6 +35,12 @@ export async function ensureRequestLogPartitions(db: AnyDb, from: Date, daysAhea
   return created;
 }
 
+/** Where the day of a partition named as partitionName names it begins, or null for another name. */
+function partitionDay(name: string): Date | null {
+  const match = /^request_logs_p(\d{4})(\d{2})(\d{2})$/.exec(name);
+  return match ? new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]))) : null;
+}
+
 /** The day partitions of request_logs (in the current schema), with where each day ends. */
 export async function requestLogDayPartitions(
   db: AnyDb,
@@ -46,10 +52,8 @@ export async function requestLogDayPartitions(
     where i.inhparent = to_regclass('request_logs')
     order by 1`.execute(db);
   return rows.flatMap(({ name, has_path_index }) => {
-    const match = /^request_logs_p(\d{4})(\d{2})(\d{2})$/.exec(name);
-    if (!match) return [];
-    const dayEnd = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) + DAY_MS);
-    return [{ name, dayEnd, hasPathIndex: has_path_index }];
+    const day = partitionDay(name);
+    return day ? [{ name, dayEnd: new Date(day.getTime() + DAY_MS), hasPathIndex: has_path_index }] : [];
   });
 }
 
@@ -132,12 +136,11 @@ async function partialPathIndexes(
         where i.inhparent = to_regclass('request_logs')`.execute(db);
   return rows.flatMap(({ name, valid }) => {
     const match = PARTIAL_PATH_INDEX.exec(name);
-    const day = match && /^request_logs_p(\d{4})(\d{2})(\d{2})$/.exec(match[1] as string);
+    const table = match?.[1] as string;
+    const day = match && partitionDay(table);
     if (!match || !day) return [];
-    const until =
-      Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3])) +
-      (Number(match[2]) * 60 + Number(match[3])) * MINUTE_MS;
-    return [{ name, partition: match[1] as string, until: new Date(until), valid }];
+    const until = day.getTime() + (Number(match[2]) * 60 + Number(match[3])) * MINUTE_MS;
+    return [{ name, partition: table, until: new Date(until), valid }];
   });
 }
 
