@@ -2,14 +2,34 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { ROOT } from './paths.ts';
 
-/** A port that was free a moment ago. */
+/**
+ * Ports for the suites' children, below Linux's ephemeral range (32768-60999), which is where a
+ * bind to port 0 or an outgoing connection anywhere on the machine takes its port: a port handed
+ * out there could be taken by another suite between this check and the child's own bind (it
+ * happened: both cluster workers found theirs in use). Each Vitest worker (VITEST_POOL_ID) has a
+ * block of its own, so suites running side by side never draw the same one.
+ */
+const PORT_BLOCKS_FROM = 20_000;
+const PORT_BLOCK = 1_000;
+/** Where the next draw starts in this worker's block: a random start, so a suite that follows another in the same worker does not retry its ports first. */
+let nextInBlock = Math.floor(Math.random() * PORT_BLOCK);
+
+/** A loopback port that was free a moment ago and that no other suite is handed meanwhile. */
 export async function freePort(): Promise<number> {
+  const block = PORT_BLOCKS_FROM + (Number(process.env.VITEST_POOL_ID ?? 0) % 12) * PORT_BLOCK;
+  for (let tries = 0; tries < PORT_BLOCK; tries++) {
+    const port = block + (nextInBlock++ % PORT_BLOCK);
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free port in ${block}-${block + PORT_BLOCK - 1}`);
+}
+
+function bindable(port: number): Promise<boolean> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return address.port;
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 export type Spawned = {
