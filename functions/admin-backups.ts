@@ -51,13 +51,13 @@ function storageOf(s: Services) {
 
 export const adminBackups = createFunction()
   .openapi(listRoute, async (c) => {
-    const s = c.var.services;
+    const s = c.get('services');
     await closeAbandonedBackups(s.db);
     const items = await backupViews(storageOf(s), s.config.backup.prefix, await backupRows(s.db));
     return c.json({ items }, 200);
   })
   .openapi(startRoute, async (c) => {
-    const s = c.var.services;
+    const s = c.get('services');
     const { id, done } = await startBackup(
       { db: s.db, storage: storageOf(s), settings: s.config.backup, logger: s.logger, commit: s.config.deployCommit },
       { trigger: 'api', holder: `${s.instanceId}:api`, leaseMs: s.config.jobs.leaseMs },
@@ -67,7 +67,7 @@ export const adminBackups = createFunction()
     return c.json({ id, state: 'running' as const }, 202);
   })
   .openapi(verifyRoute, async (c) => {
-    const s = c.var.services;
+    const s = c.get('services');
     const result = await verifyBackup(
       {
         db: s.db,

@@ -51,11 +51,11 @@ const runRoute = route('jobs:run', {
 });
 
 export const adminJobs = createFunction()
-  .openapi(cronLogsRoute, async (c) => c.json(await listCronLogs(c.var.services.db, c.req.valid('query')), 200))
-  .openapi(jobsRoute, async (c) => c.json({ jobs: await jobStatuses(c.var.services.db, JOBS) }, 200))
+  .openapi(cronLogsRoute, async (c) => c.json(await listCronLogs(c.get('services').db, c.req.valid('query')), 200))
+  .openapi(jobsRoute, async (c) => c.json({ jobs: await jobStatuses(c.get('services').db, JOBS) }, 200))
   .openapi(runRoute, async (c) => {
     const name = c.req.valid('param').job;
     const job = findJob(name);
     if (!job) throw new ApiError(404, 'NOT_FOUND', `unknown job ${name}`);
-    return runResponse(c, await runJob(runnerDeps(c.var.services), job, { kind: 'manual' }));
+    return runResponse(c, await runJob(runnerDeps(c.get('services')), job, { kind: 'manual' }));
   });

@@ -63,7 +63,7 @@ const logsRoute = route('admin:access', {
 
 export const adminSystem = createFunction()
   .openapi(healthRoute, async (c) => {
-    const s = c.var.services;
+    const s = c.get('services');
     const [report, backup] = await Promise.all([checkServicesHealth(s), backupHealth(s.db, s.config.healthTimeoutMs)]);
     return c.json(
       {
@@ -78,7 +78,7 @@ export const adminSystem = createFunction()
     );
   })
   .openapi(metricsRoute, async (c) => {
-    const s = c.var.services;
+    const s = c.get('services');
     if (!s.hostMetrics) {
       const reason = 'Workers run on Cloudflare machines: host metrics are not exposed to a Worker';
       return c.json(
@@ -91,7 +91,7 @@ export const adminSystem = createFunction()
     return c.json(await s.hostMetrics(), 200);
   })
   .openapi(dbRoute, async (c) => {
-    const s = c.var.services;
+    const s = c.get('services');
     return c.json(
       {
         ...(await databaseStats(s.db)),
@@ -101,7 +101,7 @@ export const adminSystem = createFunction()
     );
   })
   .openapi(deployRoute, (c) => {
-    const s = c.var.services;
+    const s = c.get('services');
     return c.json(
       {
         commit: s.config.deployCommit ?? null,
@@ -115,7 +115,7 @@ export const adminSystem = createFunction()
     );
   })
   .openapi(activeUsersRoute, async (c) =>
-    c.json({ windowMinutes: 15, users: await activeUsers(c.var.services.db, 15) }, 200),
+    c.json({ windowMinutes: 15, users: await activeUsers(c.get('services').db, 15) }, 200),
   )
   .openapi(errorsRoute, async (c) => {
     const q = c.req.valid('query');
@@ -125,7 +125,7 @@ export const adminSystem = createFunction()
       {
         from: from.toISOString(),
         to: to.toISOString(),
-        groups: await errorsByRoute(c.var.services.db, { from, to, include4xx: q.include4xx === 'true' }),
+        groups: await errorsByRoute(c.get('services').db, { from, to, include4xx: q.include4xx === 'true' }),
       },
       200,
     );
@@ -134,7 +134,10 @@ export const adminSystem = createFunction()
     const [span, bucketMinutes] = WINDOWS[c.req.valid('query').window];
     const to = new Date(Math.ceil(Date.now() / 60_000) * 60_000);
     const from = new Date(to.getTime() - span);
-    return c.json({ bucketMinutes, buckets: await requestStats(c.var.services.db, { from, to, bucketMinutes }) }, 200);
+    return c.json(
+      { bucketMinutes, buckets: await requestStats(c.get('services').db, { from, to, bucketMinutes }) },
+      200,
+    );
   })
   .openapi(logsRoute, async (c) => {
     const q = c.req.valid('query');
@@ -143,7 +146,7 @@ export const adminSystem = createFunction()
       : q.status
         ? { exact: Number(q.status) }
         : undefined;
-    const page = await listRequestLogs(c.var.services.db, {
+    const page = await listRequestLogs(c.get('services').db, {
       from: q.from,
       to: q.to,
       status,

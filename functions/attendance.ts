@@ -28,12 +28,12 @@ const dailyRoute = route('attendance:read', {
 
 export const attendance = createFunction()
   .openapi(listRoute, async (c) => {
-    const { db, config } = c.var.services;
+    const { db, config } = c.get('services');
     const query = c.req.valid('query');
     return c.json(await listPunches(db, { ...query, timeZone: config.crm.attendance.timeZone }), 200);
   })
   .openapi(dailyRoute, async (c) => {
-    const { db, config } = c.var.services;
+    const { db, config } = c.get('services');
     const timeZone = config.crm.attendance.timeZone;
     const date = c.req.valid('query').date ?? localDate(new Date(), timeZone);
     return c.json({ date, timeZone, employees: await dailyAttendance(db, date, timeZone) }, 200);

@@ -71,34 +71,34 @@ const changePasswordRoute = route('authenticated', {
 
 export const auth = createFunction()
   .openapi(loginRoute, async (c) => {
-    const { db, config } = c.var.services;
+    const { db, config } = c.get('services');
     const body = c.req.valid('json');
-    const session = await login(db, config.auth, { ...body, ip: c.var.clientIp });
+    const session = await login(db, config.auth, { ...body, ip: c.get('clientIp') });
     return c.json(session, 200);
   })
   .openapi(refreshRoute, async (c) => {
-    const { db, config } = c.var.services;
+    const { db, config } = c.get('services');
     const session = await refreshSession(db, config.auth, c.req.valid('json').refreshToken);
     return c.json(session, 200);
   })
   .openapi(logoutRoute, async (c) => {
-    await logout(c.var.services.db, c.req.valid('json').refreshToken);
+    await logout(c.get('services').db, c.req.valid('json').refreshToken);
     return c.body(null, 204);
   })
   .openapi(meRoute, async (c) => {
-    const user = await findUserById(c.var.services.db, c.var.auth!.userId);
+    const user = await findUserById(c.get('services').db, c.get('auth')!.userId);
     if (!user) throw new ApiError(401, 'UNAUTHORIZED', 'account is not active');
     return c.json(toPublicUser(user), 200);
   })
   .openapi(updateMeRoute, async (c) => {
-    const user = await updateUser(c.var.services.db, c.var.auth!.userId, { name: c.req.valid('json').name });
-    c.var.services.authUsers.invalidate(user.id);
+    const user = await updateUser(c.get('services').db, c.get('auth')!.userId, { name: c.req.valid('json').name });
+    c.get('services').authUsers.invalidate(user.id);
     return c.json(toPublicUser(user), 200);
   })
   .openapi(changePasswordRoute, async (c) => {
-    const { db, config } = c.var.services;
+    const { db, config } = c.get('services');
     const { currentPassword, newPassword } = c.req.valid('json');
-    const user = await findUserById(db, c.var.auth!.userId);
+    const user = await findUserById(db, c.get('auth')!.userId);
     if (!user) throw new ApiError(401, 'UNAUTHORIZED', 'account is not active');
     const check = await verifyPassword(currentPassword, user.password_hash, config.auth.password);
     if (!check.ok) {

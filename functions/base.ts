@@ -66,19 +66,19 @@ export function createBase(provider: ServicesProvider): OpenAPIHono<AppEnv> {
           ? redactSecrets(error.message)
           : apiError.message,
     });
-    const fields = { requestId: c.var.requestId, method: c.req.method, path: c.req.path };
+    const fields = { requestId: c.get('requestId'), method: c.req.method, path: c.req.path };
     if (!(error instanceof ApiError) && apiError.status === 503) {
       // A dependency is away (mapped by toApiError): expected during an outage, one line each,
       // no stack (health and the request log say the rest).
-      c.var.services?.logger.warn('request failed: dependency unavailable', {
+      c.get('services')?.logger.warn('request failed: dependency unavailable', {
         ...fields,
         error: redactSecrets(error instanceof Error ? error.message : String(error)),
       });
     } else if (!(error instanceof ApiError) && apiError.status >= 500) {
       // Unexpected: the stack goes to the log (never to the client).
-      c.var.services?.logger.error('request failed', { ...fields, error });
+      c.get('services')?.logger.error('request failed', { ...fields, error });
     } else if (apiError.status >= 500) {
-      c.var.services?.logger.warn('request answered with a server error', {
+      c.get('services')?.logger.warn('request answered with a server error', {
         ...fields,
         code: apiError.code,
         message: apiError.message,

@@ -24,5 +24,5 @@ export const cron = createFunction().openapi(triggerRoute, async (c) => {
   const name = c.req.valid('param').job;
   const job = JOB_NAME.test(name) ? findJob(name) : undefined;
   if (!job) throw new ApiError(404, 'NOT_FOUND', `unknown job ${name}`);
-  return runResponse(c, await runJob(runnerDeps(c.var.services), job, { kind: 'http' }));
+  return runResponse(c, await runJob(runnerDeps(c.get('services')), job, { kind: 'http' }));
 });

@@ -79,7 +79,7 @@ export function docs(app: OpenAPIHono<AppEnv>) {
     })
     .get('/api/docs/assets/:file', async (c) => {
       const file = c.req.param('file');
-      const reader = c.var.services.assets;
+      const reader = c.get('services').assets;
       const response = (DOCS_ASSETS as readonly string[]).includes(file) && reader ? await reader(file) : null;
       if (!response) throw new ApiError(404, 'NOT_FOUND', `no docs asset ${file}`);
       return response;

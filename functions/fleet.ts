@@ -95,17 +95,23 @@ const createProductRoute = route('products:write', {
 });
 
 export const fleet = createFunction()
-  .openapi(listMachinesRoute, async (c) => c.json(await listMachines(c.var.services.db, c.req.valid('query')), 200))
+  .openapi(listMachinesRoute, async (c) => c.json(await listMachines(c.get('services').db, c.req.valid('query')), 200))
   .openapi(getMachineRoute, async (c) => {
-    const machine = await findMachine(c.var.services.db, c.req.valid('param').id);
+    const machine = await findMachine(c.get('services').db, c.req.valid('param').id);
     if (!machine) throw new ApiError(404, 'NOT_FOUND', 'machine not found');
     return c.json(machine, 200);
   })
-  .openapi(createMachineRoute, async (c) => c.json(await createMachine(c.var.services.db, c.req.valid('json')), 201))
+  .openapi(createMachineRoute, async (c) => c.json(await createMachine(c.get('services').db, c.req.valid('json')), 201))
   .openapi(updateMachineRoute, async (c) =>
-    c.json(await updateMachine(c.var.services.db, c.req.valid('param').id, c.req.valid('json')), 200),
+    c.json(await updateMachine(c.get('services').db, c.req.valid('param').id, c.req.valid('json')), 200),
   )
-  .openapi(listLocationsRoute, async (c) => c.json(await listLocations(c.var.services.db, c.req.valid('query')), 200))
-  .openapi(createLocationRoute, async (c) => c.json(await createLocation(c.var.services.db, c.req.valid('json')), 201))
-  .openapi(listProductsRoute, async (c) => c.json(await listProducts(c.var.services.db, c.req.valid('query')), 200))
-  .openapi(createProductRoute, async (c) => c.json(await createProduct(c.var.services.db, c.req.valid('json')), 201));
+  .openapi(listLocationsRoute, async (c) =>
+    c.json(await listLocations(c.get('services').db, c.req.valid('query')), 200),
+  )
+  .openapi(createLocationRoute, async (c) =>
+    c.json(await createLocation(c.get('services').db, c.req.valid('json')), 201),
+  )
+  .openapi(listProductsRoute, async (c) => c.json(await listProducts(c.get('services').db, c.req.valid('query')), 200))
+  .openapi(createProductRoute, async (c) =>
+    c.json(await createProduct(c.get('services').db, c.req.valid('json')), 201),
+  );

@@ -58,7 +58,7 @@ export function checkServicesHealth(s: Services) {
 }
 
 export const health = createFunction().openapi(healthRoute, async (c) => {
-  const s = c.var.services;
+  const s = c.get('services');
   const [report, backup] = await Promise.all([checkServicesHealth(s), backupHealth(s.db, s.config.healthTimeoutMs)]);
   c.header('Cache-Control', 'no-store');
   // Rows the request-log writer had to drop while the database was away are reported here too.

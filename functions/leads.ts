@@ -53,7 +53,7 @@ const viewer = (auth: AuthContext | undefined) => {
 export const leads = createFunction()
   .openapi(listRoute, async (c) => {
     const { status, assigned_to, q, updated_since, limit, cursor } = c.req.valid('query');
-    const page = await listLeads(c.var.services.db, viewer(c.var.auth), {
+    const page = await listLeads(c.get('services').db, viewer(c.get('auth')), {
       status,
       assignedTo: assigned_to,
       q,
@@ -64,13 +64,13 @@ export const leads = createFunction()
     return c.json(page, 200);
   })
   .openapi(getRoute, async (c) => {
-    const lead = await findLeadFor(c.var.services.db, viewer(c.var.auth), c.req.valid('param').id);
+    const lead = await findLeadFor(c.get('services').db, viewer(c.get('auth')), c.req.valid('param').id);
     if (!lead) throw new ApiError(404, 'NOT_FOUND', 'lead not found');
     return c.json(toPublicLead(lead), 200);
   })
   .openapi(updateRoute, async (c) => {
-    const { db } = c.var.services;
-    const who = viewer(c.var.auth);
+    const { db } = c.get('services');
+    const who = viewer(c.get('auth'));
     const { id } = c.req.valid('param');
     const patch = c.req.valid('json');
     if (!(await findLeadFor(db, who, id))) throw new ApiError(404, 'NOT_FOUND', 'lead not found');

@@ -37,7 +37,7 @@ export const metrics = createFunction().get(
   '/metrics',
   requireBearerSecret('METRICS_TOKEN', (config) => config.metricsToken, 'GET /metrics is disabled'),
   async (c) => {
-    const s = c.var.services;
+    const s = c.get('services');
     const [processes, database] = await Promise.all([processMetrics(s), databaseFigures(s)]);
     const body = renderPrometheus({
       processes,

@@ -18,7 +18,7 @@ const listRoute = route('ratings:read', {
 export const ratings = createFunction().openapi(listRoute, async (c) => {
   const { period, limit, cursor } = c.req.valid('query');
   return c.json(
-    await listRatings(c.var.services.db, actorOf(c), { period: period ?? previousDay(), limit, cursor }),
+    await listRatings(c.get('services').db, actorOf(c), { period: period ?? previousDay(), limit, cursor }),
     200,
   );
 });

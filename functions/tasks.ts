@@ -105,29 +105,31 @@ const releaseRoute = route('reservations:write', {
 });
 
 export const tasks = createFunction()
-  .openapi(listRoute, async (c) => c.json(await listTasks(c.var.services.db, actorOf(c), c.req.valid('query')), 200))
+  .openapi(listRoute, async (c) => c.json(await listTasks(c.get('services').db, actorOf(c), c.req.valid('query')), 200))
   .openapi(getRoute, async (c) => {
-    const { db } = c.var.services;
+    const { db } = c.get('services');
     const task = await findTask(db, actorOf(c), c.req.valid('param').id);
     if (!task) throw new ApiError(404, 'NOT_FOUND', 'task not found');
     const [reservations, uploads] = await Promise.all([listReservations(db, task.id), listTaskUploads(db, task.id)]);
     return c.json({ ...task, reservations, uploads }, 200);
   })
-  .openapi(createRoute, async (c) => c.json(await createTask(c.var.services.db, actorOf(c), c.req.valid('json')), 201))
+  .openapi(createRoute, async (c) =>
+    c.json(await createTask(c.get('services').db, actorOf(c), c.req.valid('json')), 201),
+  )
   .openapi(assignRoute, async (c) =>
     c.json(
-      await assignTask(c.var.services.db, actorOf(c), c.req.valid('param').id, c.req.valid('json').operatorId),
+      await assignTask(c.get('services').db, actorOf(c), c.req.valid('param').id, c.req.valid('json').operatorId),
       200,
     ),
   )
   .openapi(completeRoute, async (c) =>
-    c.json(await completeTask(c.var.services.db, actorOf(c), c.req.valid('param').id), 200),
+    c.json(await completeTask(c.get('services').db, actorOf(c), c.req.valid('param').id), 200),
   )
   .openapi(cancelRoute, async (c) =>
-    c.json(await cancelTask(c.var.services.db, actorOf(c), c.req.valid('param').id), 200),
+    c.json(await cancelTask(c.get('services').db, actorOf(c), c.req.valid('param').id), 200),
   )
   .openapi(reserveRoute, async (c) => {
-    const { db, config } = c.var.services;
+    const { db, config } = c.get('services');
     const reservation = await createReservation(
       db,
       actorOf(c),
@@ -138,5 +140,5 @@ export const tasks = createFunction()
     return c.json(reservation, 201);
   })
   .openapi(releaseRoute, async (c) =>
-    c.json(await releaseReservation(c.var.services.db, c.req.valid('param').id), 200),
+    c.json(await releaseReservation(c.get('services').db, c.req.valid('param').id), 200),
   );

@@ -28,7 +28,7 @@ const linkCodeRoute = route('authenticated', {
 
 export const telegram = createFunction()
   .openapi(webhookRoute, async (c) => {
-    const { db, config, logger, defer } = c.var.services;
+    const { db, config, logger, defer } = c.get('services');
     const reply = await handleUpdate(db, c.req.valid('json'));
     if (reply) {
       const bot = telegramFromConfig(config.telegram);
@@ -49,6 +49,6 @@ export const telegram = createFunction()
     return c.json({ ok: true }, 200);
   })
   .openapi(linkCodeRoute, async (c) => {
-    const { code, expiresAt } = await issueLinkCode(c.var.services.db, actorOf(c).userId);
+    const { code, expiresAt } = await issueLinkCode(c.get('services').db, actorOf(c).userId);
     return c.json({ code, command: `/start ${code}`, expiresAt: expiresAt.toISOString() }, 201);
   });

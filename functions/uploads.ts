@@ -37,7 +37,7 @@ export const uploads = createFunction()
   .openapi(uploadRoute, async (c) => {
     const { taskId, file } = c.req.valid('form');
     const bytes = new Uint8Array(await file.arrayBuffer());
-    const { db, storage } = c.var.services;
+    const { db, storage } = c.get('services');
     const upload = await storeUpload(db, storage, actorOf(c), {
       taskId,
       bytes,
@@ -46,7 +46,7 @@ export const uploads = createFunction()
     return c.json(upload, 201);
   })
   .openapi(downloadRoute, async (c) => {
-    const { db, storage, config } = c.var.services;
+    const { db, storage, config } = c.get('services');
     const upload = await findUpload(db, actorOf(c), c.req.valid('param').id);
     if (!upload) throw new ApiError(404, 'NOT_FOUND', 'upload not found');
     const url = await signedDownloadUrl(storage, upload, config.vending.uploadUrlTtlSeconds);

@@ -77,10 +77,10 @@ const resetPasswordRoute = route('users:manage', {
 export const users = createFunction()
   .openapi(listRoute, async (c) => {
     const { limit, cursor } = c.req.valid('query');
-    return c.json(await listUsers(c.var.services.db, { limit, cursor }), 200);
+    return c.json(await listUsers(c.get('services').db, { limit, cursor }), 200);
   })
   .openapi(createRoute, async (c) => {
-    const { db, config } = c.var.services;
+    const { db, config } = c.get('services');
     const body = c.req.valid('json');
     const user = await createUser(db, {
       ...body,
@@ -89,12 +89,12 @@ export const users = createFunction()
     return c.json(toPublicUser(user), 201);
   })
   .openapi(getRoute, async (c) => {
-    const user = await findUserById(c.var.services.db, c.req.valid('param').id);
+    const user = await findUserById(c.get('services').db, c.req.valid('param').id);
     if (!user) throw new ApiError(404, 'NOT_FOUND', 'user not found');
     return c.json(toPublicUser(user), 200);
   })
   .openapi(updateRoute, async (c) => {
-    const { db } = c.var.services;
+    const { db } = c.get('services');
     const { id } = c.req.valid('param');
     const patch = c.req.valid('json');
     const current = await findUserById(db, id);
@@ -108,14 +108,14 @@ export const users = createFunction()
     }
     const user = await updateUser(db, id, patch);
     if (patch.isActive === false) await revokeAllForUser(db, id);
-    c.var.services.authUsers.invalidate(id);
+    c.get('services').authUsers.invalidate(id);
     return c.json(toPublicUser(user), 200);
   })
   .openapi(resetPasswordRoute, async (c) => {
-    const { db, config } = c.var.services;
+    const { db, config } = c.get('services');
     const { id } = c.req.valid('param');
     await setPasswordHash(db, id, await hashPassword(c.req.valid('json').password, config.auth.password));
     await revokeAllForUser(db, id);
-    c.var.services.authUsers.invalidate(id);
+    c.get('services').authUsers.invalidate(id);
     return c.body(null, 204);
   });

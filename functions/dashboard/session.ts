@@ -37,7 +37,7 @@ export function isHttps(c: DashboardContext): boolean {
   if (new URL(c.req.url).protocol === 'https:') return true;
   const proto = c.req.header('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase();
   const peer: string | undefined = c.env?.incoming?.socket?.remoteAddress;
-  return proto === 'https' && !!peer && inRanges(peer, c.var.services.config.trustedProxies);
+  return proto === 'https' && !!peer && inRanges(peer, c.get('services').config.trustedProxies);
 }
 
 /** The origin the browser is on: scheme as above, host from the Host header a proxy passes on. */
@@ -88,7 +88,7 @@ export function safeNext(next: string | undefined): string {
 
 /** Verifies the access cookie, or renews it from the refresh cookie. null: no usable session. */
 async function sessionClaims(c: DashboardContext): Promise<AccessClaims | null> {
-  const { config, db } = c.var.services;
+  const { config, db } = c.get('services');
   const access = getCookie(c, SESSION_COOKIE);
   if (access) {
     try {
@@ -128,7 +128,7 @@ export function requireDashboardAdmin(
       return c.redirect(`/admin/login${next}`, 303);
     };
     if (!claims) return toLogin();
-    const { db, authUsers, config } = c.var.services;
+    const { db, authUsers, config } = c.get('services');
     let user: { role: typeof claims.role; email: string; name: string; isActive: boolean } | null;
     let degraded = false;
     try {

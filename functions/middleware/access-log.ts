@@ -6,14 +6,14 @@ export function accessLog(): MiddlewareHandler<AppEnv> {
   return async function accessLog(c, next) {
     const started = performance.now();
     await next();
-    const logger = c.var.services?.logger;
+    const logger = c.get('services')?.logger;
     if (!logger) return;
     const status = c.res.status;
     // 503: a dependency is away (or a feature is not configured), which health reports: warn.
     const level = status === 503 ? 'warn' : status >= 500 ? 'error' : 'debug';
     if (!logger.isEnabled(level)) return;
     logger[level]('request', {
-      requestId: c.var.requestId,
+      requestId: c.get('requestId'),
       method: c.req.method,
       path: c.req.path,
       status,

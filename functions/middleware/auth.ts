@@ -22,7 +22,7 @@ export async function accessClaims(c: Context<AppEnv>) {
   const token = BEARER.exec(header)?.[1];
   if (!token) throw unauthorized('Authorization header must be "Bearer <access token>"');
   try {
-    const claims = await verifyAccessToken(c.var.services.config.auth.tokens, token);
+    const claims = await verifyAccessToken(c.get('services').config.auth.tokens, token);
     c.set('tokenClaims', claims);
     return claims;
   } catch (error) {
@@ -44,7 +44,7 @@ export function requireAuth(permission?: Permission): MiddlewareHandler<AppEnv> 
   return async function requireAuth(c, next) {
     const claims = await accessClaims(c);
     if (!claims) throw unauthorized('authentication required');
-    const { db, authUsers } = c.var.services;
+    const { db, authUsers } = c.get('services');
     const user =
       authUsers.peek(claims.userId) ??
       (await authUsers.get(claims.userId, async (id) => {

@@ -10,7 +10,7 @@ export function bodyLimit(): MiddlewareHandler<AppEnv> {
     // GET and HEAD handlers never read a body; skipping them saves building a full Request on
     // Node for every read. Every other method is limited, with or without a length header.
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
-    const maxSize = c.var.services.config.bodyLimit;
+    const maxSize = c.get('services').config.bodyLimit;
     let handler = byLimit.get(maxSize);
     if (!handler) {
       handler = honoBodyLimit({

@@ -3,12 +3,12 @@ import { resolveClientIp } from '../../lib/net.ts';
 import type { AppEnv } from '../context.ts';
 
 /**
- * Sets c.var.clientIp. On Workers, Cloudflare's edge sets CF-Connecting-IP. On Node the peer is
+ * Sets the clientIp variable. On Workers, Cloudflare's edge sets CF-Connecting-IP. On Node the peer is
  * the TCP socket, and X-Forwarded-For counts only when that peer is in TRUSTED_PROXIES.
  */
 export function clientIp(): MiddlewareHandler<AppEnv> {
   return async function clientIp(c, next) {
-    const { runtime, config } = c.var.services;
+    const { runtime, config } = c.get('services');
     if (runtime === 'workerd') {
       c.set('clientIp', c.req.header('cf-connecting-ip') ?? 'unknown');
     } else {

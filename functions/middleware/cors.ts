@@ -7,7 +7,7 @@ export function cors(): MiddlewareHandler<AppEnv> {
   let handler: MiddlewareHandler | undefined;
   let builtFor: string[] | undefined;
   return function corsForConfiguredOrigins(c, next) {
-    const origins = c.var.services.config.corsOrigins;
+    const origins = c.get('services').config.corsOrigins;
     if (origins.length === 0) return next();
     if (builtFor !== origins) {
       handler = honoCors({

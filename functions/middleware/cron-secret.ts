@@ -14,7 +14,7 @@ export function requireBearerSecret(
   disabled: string,
 ): MiddlewareHandler<AppEnv> {
   return async function requireBearerSecret(c, next) {
-    const secret = secretOf(c.var.services.config);
+    const secret = secretOf(c.get('services').config);
     if (!secret) throw new ApiError(503, 'SERVICE_UNAVAILABLE', `${disabled}: set ${variable} to enable them`);
     const presented = /^Bearer\s+(.+)$/.exec(c.req.header('authorization') ?? '')?.[1] ?? '';
     if (!constantTimeEqualStrings(presented, secret)) {

@@ -11,7 +11,7 @@ import { accessClaims } from './auth.ts';
  */
 export function rateLimit(options: { exempt: (path: string) => boolean }): MiddlewareHandler<AppEnv> {
   return async function rateLimit(c, next) {
-    const { rateLimiter: limiter, db, logger, defer } = c.var.services;
+    const { rateLimiter: limiter, db, logger, defer } = c.get('services');
     if (!limiter || options.exempt(c.req.path)) return next();
     let claims: Awaited<ReturnType<typeof accessClaims>> = null;
     try {
@@ -19,7 +19,7 @@ export function rateLimit(options: { exempt: (path: string) => boolean }): Middl
     } catch {
       // An invalid token is answered 401 by the route; count it against the address.
     }
-    const state = limiter.hit(claims ? `user:${claims.userId}` : `ip:${c.var.clientIp}`);
+    const state = limiter.hit(claims ? `user:${claims.userId}` : `ip:${c.get('clientIp')}`);
     if (limiter.syncDue()) {
       defer(
         limiter

@@ -11,7 +11,7 @@ export const TELEGRAM_SECRET_HEADER = 'X-Telegram-Bot-Api-Secret-Token';
  */
 export function requireTelegramSecret(): MiddlewareHandler<AppEnv> {
   return async function requireTelegramSecret(c, next) {
-    const secret = c.var.services.config.telegram.webhookSecret;
+    const secret = c.get('services').config.telegram.webhookSecret;
     if (!secret) {
       throw new ApiError(503, 'SERVICE_UNAVAILABLE', 'the Telegram webhook is disabled: set TELEGRAM_WEBHOOK_SECRET');
     }
