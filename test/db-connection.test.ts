@@ -70,6 +70,28 @@ describe.each(databaseKinds())('database pool (%s)', (kind) => {
     });
   }
 
+  it.runIf(kind === 'postgres')(
+    'a query timeout drops its connection before the caller hears of it: a query waiting for the slot gets a fresh one',
+    async () => {
+      // Kysely releases the client without an error; before, the pool handed that client (its
+      // socket being destroyed) to the waiting query, which failed with "Connection terminated
+      // unexpectedly".
+      const poolErrors: string[] = [];
+      const db = createDb(
+        createPool(database.url, { max: 1, queryTimeoutMs: 500, onError: (e) => poolErrors.push(e.message) }),
+      );
+      try {
+        const slow = sql`select pg_sleep(5)`.execute(db).catch((error: Error) => error);
+        const waiting = sql<{ one: number }>`select 1 as one`.execute(db);
+        expect(((await slow) as Error).message).toBe('Query read timeout');
+        expect((await waiting).rows).toEqual([{ one: 1 }]);
+        expect(poolErrors).toEqual([]);
+      } finally {
+        await db.destroy();
+      }
+    },
+  );
+
   it('a query answers through the promise and the callback forms alike, and a failed one carries the caller in its stack', async () => {
     const pool = createPool(database.url, { max: 1, queryTimeoutMs: 30_000 });
     try {

@@ -92,7 +92,8 @@ export function destroyConnection(client: pg.Client | pg.PoolClient): void {
  *   leaves nothing behind (test/db-connection.test.ts). So the promise is made here.
  * - With `timeoutMs`, the read timeout is kept here too, for the same reason: the caller gets
  *   "Query read timeout" and the connection it fired on is destroyed, since the query may still
- *   be on the wire and every later query on that connection would queue behind it.
+ *   be on the wire and every later query on that connection would queue behind it. The pool
+ *   drops that client when it is released, with or without an error.
  */
 function clientClass(timeoutMs: number | undefined): typeof pg.Client {
   return class Client extends pg.Client {
@@ -116,8 +117,13 @@ function clientClass(timeoutMs: number | undefined): typeof pg.Client {
         const timer = limit
           ? setTimeout(() => {
               settled = true;
-              done(new Error(QUERY_TIMEOUT_MESSAGE));
+              // Before the caller hears of it: whoever releases this client then (Kysely releases
+              // it without an error) releases one the pool drops, and a caller waiting for the
+              // pool's slot gets a fresh connection, not this one and its coming "Connection
+              // terminated unexpectedly". pg-pool drops a released client that is not queryable.
+              (this as unknown as { _queryable: boolean })._queryable = false;
               destroyConnection(this);
+              done(new Error(QUERY_TIMEOUT_MESSAGE));
             }, limit)
           : undefined;
         (super.query as (...a: unknown[]) => unknown)(config, (error: Error | null, result?: unknown) => {
