@@ -14,7 +14,7 @@ import {
   RequestLogWriter,
 } from '../lib/observability/request-log-writer.ts';
 import { spawnEmbeddedPostgres } from '../local/services.ts';
-import { backendCpuMicros, childProcessesCpuMicros } from './support/backend-cpu.ts';
+import { backendCpu, type CpuByProcess, childProcessesCpu, cpuUsedSince } from './support/backend-cpu.ts';
 import { jwtSecretForScratch } from './support/jwt-secret.ts';
 import { runLoad } from './support/load.ts';
 import { localServerVersion, scratchPostgresDatabase } from './support/local-postgres.ts';
@@ -59,8 +59,8 @@ type Target = {
   kind: 'pglite' | 'postgres';
   label: string;
   serverEnv(): Record<string, string>;
-  /** CPU the database has spent for the server so far (µs). */
-  databaseCpuMicros(server: ServerChild): Promise<number>;
+  /** CPU the database's processes serving the server have spent so far (cpuUsedSince tells a round's). */
+  databaseCpu(server: ServerChild): Promise<CpuByProcess>;
   openDb(): Promise<{ db: Db; close(): Promise<void> }>;
   /**
    * After a round with logging on, outside the measured time: the work its inserts leave behind
@@ -78,7 +78,7 @@ async function pgliteTarget(): Promise<Target> {
     label: 'PGlite (embedded: the server starts it in a child process)',
     serverEnv: () => ({ DATA_DIR: join(dir.path, 'server'), LOCAL_PG_PORT: '0' }),
     // The server's only child is its embedded database.
-    databaseCpuMicros: async (server) => childProcessesCpuMicros(server.process.pid as number),
+    databaseCpu: async (server) => childProcessesCpu(server.process.pid as number),
     async openDb() {
       // In a child process, as the server runs it.
       const embedded = await spawnEmbeddedPostgres({ dataDir: join(dir.path, 'writer'), port: 0 });
@@ -106,7 +106,7 @@ async function postgresTarget(version: string): Promise<Target> {
     label: `PostgreSQL ${version.split(' ')[0]} (127.0.0.1:5432, database ${scratch.name})`,
     // Named connections, so the backends serving the server can be told from the bench's own.
     serverEnv: () => ({ DATABASE_URL: `${scratch.url}?application_name=${SERVER_APPLICATION}` }),
-    databaseCpuMicros: () => backendCpuMicros(scratch.url, SERVER_APPLICATION),
+    databaseCpu: () => backendCpu(scratch.url, SERVER_APPLICATION),
     async openDb() {
       // as the server's writer has it: its own pool of REQUEST_LOG_CONNECTIONS
       const db = createDb(createPool(scratch.url, { max: REQUEST_LOG_CONNECTIONS }));
@@ -259,16 +259,16 @@ async function onOff(target: Target, server: ServerChild, { seconds, pairs }: Ro
       await switchLogging(target, server, mode, last);
       last = mode;
       const cpu = await server.cpuMicros();
-      const database = await target.databaseCpuMicros(server);
+      const database = await target.databaseCpu(server);
       const load = await runLoad({ url, connections: 100, durationSeconds: seconds });
       // The round's last flush is part of its cost: wait for the writer's timer to pass.
       await new Promise((resolve) => setTimeout(resolve, 700));
-      const databaseAfter = await target.databaseCpuMicros(server);
+      const databaseAfter = await target.databaseCpu(server);
       const requests = Math.max(1, load.requests);
       rounds[mode].push({
         ...load,
         serverCpuPerRequest: ((await server.cpuMicros()) - cpu) / requests,
-        databaseCpuPerRequest: (databaseAfter - database) / requests,
+        databaseCpuPerRequest: cpuUsedSince(database, databaseAfter) / requests,
       });
     }
     ratios.push((rounds.on.at(-1)?.requestsPerSecond ?? 0) / (rounds.off.at(-1)?.requestsPerSecond ?? 1));
@@ -321,11 +321,11 @@ async function openLoopOnOff(
       await switchLogging(target, server, mode, last);
       last = mode;
       const serverBefore = await server.cpuMicros();
-      const databaseBefore = await target.databaseCpuMicros(server);
+      const databaseBefore = await target.databaseCpu(server);
       rounds[mode].push(await runOpenLoop({ url, ratePerSecond, durationSeconds: seconds }));
       await new Promise((resolve) => setTimeout(resolve, 700)); // the round's last flush
       cpu[mode].server += (await server.cpuMicros()) - serverBefore;
-      cpu[mode].database += (await target.databaseCpuMicros(server)) - databaseBefore;
+      cpu[mode].database += cpuUsedSince(databaseBefore, await target.databaseCpu(server));
     }
     differences.push((rounds.on.at(-1)?.p99Ms ?? 0) - (rounds.off.at(-1)?.p99Ms ?? 0));
   }

@@ -4,12 +4,27 @@ import pg from 'pg';
 
 let ticksPerSecond: number | undefined;
 
+/** CPU time (user + system, microseconds) each process has used so far, by pid. */
+export type CpuByProcess = Map<number, number>;
+
 /**
- * CPU time (user + system, microseconds) the PostgreSQL backends serving connections named
- * `applicationName` have used so far, read from /proc: the database side of a cost, which wall
- * time on a shared machine cannot isolate. Only for a server on this machine.
+ * The CPU the processes of `after` used since `before` (µs). A process that started in between
+ * counts whole; one that ended in between is left out, since what it used is gone with it. So the
+ * figure can fall short when a pool closes an idle connection during a round, but it cannot go
+ * below zero, as a plain difference of two sums did.
  */
-export async function backendCpuMicros(url: string, applicationName: string): Promise<number> {
+export function cpuUsedSince(before: CpuByProcess, after: CpuByProcess): number {
+  let micros = 0;
+  for (const [pid, used] of after) micros += used - (before.get(pid) ?? 0);
+  return micros;
+}
+
+/**
+ * CPU time the PostgreSQL backends serving connections named `applicationName` have used so far,
+ * read from /proc: the database side of a cost, which wall time on a shared machine cannot
+ * isolate. Only for a server on this machine.
+ */
+export async function backendCpu(url: string, applicationName: string): Promise<CpuByProcess> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -17,15 +32,15 @@ export async function backendCpuMicros(url: string, applicationName: string): Pr
       'select pid from pg_stat_activity where application_name = $1',
       [applicationName],
     );
-    let micros = 0;
+    const used: CpuByProcess = new Map();
     for (const { pid } of rows) {
       try {
-        micros += processCpuMicros(pid);
+        used.set(pid, processCpuMicros(pid));
       } catch {
         // The backend ended between the query and the read: its time is gone with it.
       }
     }
-    return micros;
+    return used;
   } finally {
     await client.end();
   }
@@ -61,15 +76,15 @@ export function childProcesses(pid: number): { pid: number; command: string }[] 
   return found;
 }
 
-/** CPU time (microseconds) the live children of `pid` have used so far: PGlite's process beside the server. */
-export function childProcessesCpuMicros(pid: number): number {
-  let micros = 0;
+/** CPU time the live children of `pid` have used so far: PGlite's process beside the server. */
+export function childProcessesCpu(pid: number): CpuByProcess {
+  const used: CpuByProcess = new Map();
   for (const child of childProcesses(pid)) {
     try {
-      micros += processCpuMicros(child.pid);
+      used.set(child.pid, processCpuMicros(child.pid));
     } catch {
       // ended since the listing
     }
   }
-  return micros;
+  return used;
 }
