@@ -9,6 +9,7 @@ import { LeadPageSchema, LeadSchema } from '../../schema/api/crm.ts';
 import { AdminViewSchema, RequestLogPageSchema } from '../../schema/api/observability.ts';
 import { UserSchema } from '../../schema/api/users.ts';
 import { TaskDetailSchema, TaskPageSchema, TaskTransitionSchema } from '../../schema/api/vending.ts';
+import { keptAliveClient } from './http-probe.ts';
 import { LOAD_ACCOUNTS, type LoadRole, loadAccountEmail } from './load-dataset.ts';
 import { percentile } from './stats.ts';
 
@@ -111,6 +112,10 @@ async function virtualUser(
 ): Promise<void> {
   // Each user comes from an address of its own, through the proxy the server trusts (loopback).
   const ip = `10.${(index >> 8) & 255}.${index & 255}.7`;
+  // and on a kept-alive connection of its own, as a browser would. Not fetch: its client (undici)
+  // kept garbage alive through the bench process's minor GCs, whose pauses then landed on the
+  // requests being timed (see keptAliveClient).
+  const http = keptAliveClient(Number(new URL(options.baseUrl).port));
   let session: { accessToken: string; refreshToken: string; expiresAt: number } | undefined;
 
   const call = async <T = unknown>(c: Call): Promise<T | undefined> => {
@@ -119,13 +124,14 @@ async function virtualUser(
     if (c.body !== undefined) headers['content-type'] = 'application/json';
     const begun = performance.now();
     try {
-      const res = await fetch(`${options.baseUrl}${c.path}`, {
+      const res = await http.request({
         method: c.method ?? 'GET',
+        path: c.path,
         headers,
         body: c.body === undefined ? undefined : JSON.stringify(c.body),
-        signal: AbortSignal.timeout(options.timeoutMs),
+        timeoutMs: options.timeoutMs,
       });
-      const text = await res.text();
+      const text = res.body;
       const ms = performance.now() - begun;
       const expected = c.expect ?? 200;
       let problem: string | undefined;
@@ -310,16 +316,20 @@ async function virtualUser(
     ],
   };
 
-  await sleep(((options.rampMs ?? 0) * index) / options.accounts.length);
-  await login();
-  // A first pass through every action of the role (as a user opening each page once), then at random.
-  const tour = actions[account.role].map(([, action]) => action);
-  while (performance.now() < deadline) {
-    if (options.thinkMs > 0) await sleep(Math.random() * options.thinkMs);
-    if (performance.now() >= deadline) break;
-    if (!session) await login();
-    else if (session.expiresAt - Date.now() < 60_000) await refresh();
-    else await (tour.shift() ?? weighted(actions[account.role]))();
+  try {
+    await sleep(((options.rampMs ?? 0) * index) / options.accounts.length);
+    await login();
+    // A first pass through every action of the role (as a user opening each page once), then at random.
+    const tour = actions[account.role].map(([, action]) => action);
+    while (performance.now() < deadline) {
+      if (options.thinkMs > 0) await sleep(Math.random() * options.thinkMs);
+      if (performance.now() >= deadline) break;
+      if (!session) await login();
+      else if (session.expiresAt - Date.now() < 60_000) await refresh();
+      else await (tour.shift() ?? weighted(actions[account.role]))();
+    }
+  } finally {
+    http.close();
   }
 }
 
