@@ -81,26 +81,26 @@ function parseQuery<S extends z.ZodType>(c: DashboardContext, schema: S): z.outp
 
 /** A panel's data, or the reason it failed: one dependency failing leaves the rest of the page. */
 async function load<T>(c: DashboardContext, what: string, work: () => Promise<T>): Promise<Loaded<T>> {
-  const { config, logger } = c.var.services;
+  const { config, logger } = c.get('services');
   try {
     return { ok: true, value: await withTimeout(work(), Math.max(5000, 4 * config.healthTimeoutMs), what) };
   } catch (error) {
     if (error instanceof InvalidCursorError) throw error;
     const message = redactSecrets(error instanceof Error ? error.message : String(error));
-    logger.warn('dashboard panel failed', { what, error: message, requestId: c.var.requestId });
+    logger.warn('dashboard panel failed', { what, error: message, requestId: c.get('requestId') });
     return { ok: false, error: isDatabaseUnavailable(error) ? `the database is unavailable (${message})` : message };
   }
 }
 
 function page(c: DashboardContext, tab: TabId, title: string, body: Child) {
-  const notice = c.var.sessionDegraded ? (
+  const notice = c.get('sessionDegraded') ? (
     <div class="alert warn" role="status">
       The database did not answer, so your access was checked against your signed session only. Panels that need the
       database show why they are empty.
     </div>
   ) : undefined;
   return c.html(
-    <Shell tab={tab} title={title} user={c.var.auth!} notice={notice}>
+    <Shell tab={tab} title={title} user={c.get('auth')!} notice={notice}>
       {body}
     </Shell>,
   );
@@ -115,7 +115,7 @@ const TITLES: Record<number, string> = {
 };
 
 function problem(c: DashboardContext, view: ProblemView) {
-  return c.html(<ProblemPage {...view} requestId={c.var.requestId} />, view.status as 400);
+  return c.html(<ProblemPage {...view} requestId={c.get('requestId')} />, view.status as 400);
 }
 
 function forbidden(c: DashboardContext, role: string) {
@@ -132,18 +132,23 @@ export const dashboard = new Hono<DashboardEnv>();
 dashboard.onError((error, c) => {
   const apiError = toApiError(error);
   if (!(error instanceof ApiError) && apiError.status >= 500) {
-    c.var.services?.logger.error('dashboard page failed', { requestId: c.var.requestId, path: c.req.path, error });
+    c.get('services')?.logger.error('dashboard page failed', {
+      requestId: c.get('requestId'),
+      path: c.req.path,
+      error,
+    });
   }
   for (const [name, value] of Object.entries(apiError.headers ?? {})) c.header(name, value);
   const details = Array.isArray(apiError.details)
     ? apiError.details.filter((d): d is string => typeof d === 'string')
     : undefined;
+  const auth = c.get('auth');
   return problem(c, {
     status: apiError.status,
     title: TITLES[apiError.status] ?? 'Something went wrong',
     message: apiError.message,
     details,
-    user: c.var.auth && can(c.var.auth.role, 'admin:access') ? c.var.auth : undefined,
+    user: auth && can(auth.role, 'admin:access') ? auth : undefined,
   });
 });
 
@@ -195,10 +200,10 @@ dashboard.post('/admin/login', async (c) => {
       400,
     );
   }
-  const { db, config } = c.var.services;
+  const { db, config } = c.get('services');
   let session: Awaited<ReturnType<typeof login>>;
   try {
-    session = await login(db, config.auth, { ...parsed.data, ip: c.var.clientIp });
+    session = await login(db, config.auth, { ...parsed.data, ip: c.get('clientIp') });
   } catch (error) {
     if (!(error instanceof LoginError)) throw error;
     if (error.retryAfterSeconds) c.header('Retry-After', String(error.retryAfterSeconds));
@@ -228,7 +233,7 @@ dashboard.post('/admin/login', async (c) => {
 dashboard.post('/admin/logout', async (c) => {
   const token = refreshCookie(c);
   clearSessionCookies(c);
-  if (token && token.length <= 256) await logout(c.var.services.db, token);
+  if (token && token.length <= 256) await logout(c.get('services').db, token);
   return c.redirect('/admin/login?reason=logged-out', 303);
 });
 
@@ -238,7 +243,7 @@ dashboard.use('/admin/system/*', admin);
 
 dashboard.get('/admin/system', async (c) => {
   parseQuery(c, NoQuery);
-  const s = c.var.services;
+  const s = c.get('services');
   const now = new Date();
   // 24 h of whole buckets ending with the current one, so the axis lands on bucket boundaries.
   const bucketMs = CHART_BUCKET_MIN * 60_000;
@@ -280,7 +285,7 @@ dashboard.get('/admin/system', async (c) => {
 
 dashboard.get('/admin/system/logs', async (c) => {
   const query = parseQuery(c, LogsPageQuery);
-  const { db } = c.var.services;
+  const { db } = c.get('services');
   const now = new Date();
   const result = await load(c, 'request logs', async () => {
     const found = await listRequestLogs(db, {
@@ -306,7 +311,7 @@ dashboard.get('/admin/system/logs', async (c) => {
 
 dashboard.get('/admin/system/jobs', async (c) => {
   const query = parseQuery(c, JobsPageQuery);
-  const { db } = c.var.services;
+  const { db } = c.get('services');
   const [jobs, history] = await Promise.all([
     load(c, 'jobs', () => jobStatuses(db, JOBS)),
     load(c, 'job history', () =>
@@ -318,18 +323,18 @@ dashboard.get('/admin/system/jobs', async (c) => {
 });
 
 dashboard.post('/admin/system/jobs/:job/run', async (c) => {
-  const auth = c.var.auth!;
+  const auth = c.get('auth')!;
   if (!can(auth.role, 'jobs:run')) throw new ApiError(403, 'FORBIDDEN', `role ${auth.role} may not run jobs`);
   const parsed = JobParam.safeParse(c.req.param());
   const job = parsed.success ? findJob(parsed.data.job) : undefined;
   if (!job) throw new ApiError(404, 'NOT_FOUND', `There is no job named ${c.req.param('job')}.`);
-  const result = await runJob(runnerDeps(c.var.services), job, { kind: 'manual' });
+  const result = await runJob(runnerDeps(c.get('services')), job, { kind: 'manual' });
   return c.redirect(result.run?.id ? `/admin/system/jobs?ran=${result.run.id}` : '/admin/system/jobs', 303);
 });
 
 dashboard.get('/admin/system/database', async (c) => {
   parseQuery(c, NoQuery);
-  const s = c.var.services;
+  const s = c.get('services');
   const stats = await load(c, 'database statistics', () => databaseStats(s.db));
   const pool = s.poolStats?.() ?? { unavailable: 'a Worker opens one connection per request; there is no pool' };
   return page(c, 'database', 'Database', <DatabasePage data={{ stats, pool, now: new Date() }} />);
@@ -340,7 +345,7 @@ dashboard.get('/admin/system/errors', async (c) => {
   const query = { range: q.range, include4xx: q.include4xx === 'on' || q.include4xx === 'true' };
   const now = new Date();
   const groups = await load(c, 'errors', () =>
-    errorsByRoute(c.var.services.db, {
+    errorsByRoute(c.get('services').db, {
       from: new Date(now.getTime() - TIME_RANGES[query.range]),
       to: now,
       include4xx: query.include4xx,
@@ -351,7 +356,7 @@ dashboard.get('/admin/system/errors', async (c) => {
 
 dashboard.get('/admin/system/users', async (c) => {
   parseQuery(c, NoQuery);
-  const users = await load(c, 'active users', () => activeUsers(c.var.services.db, ACTIVE_USER_WINDOW_MIN));
+  const users = await load(c, 'active users', () => activeUsers(c.get('services').db, ACTIVE_USER_WINDOW_MIN));
   return page(
     c,
     'users',
